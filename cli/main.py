@@ -1,0 +1,212 @@
+"""``pyro-vamp train / eval / sample / datasets``: parse options, call the library, print.
+
+Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 an unexpected
+failure (one line; set PYRO_VAMP_DEBUG=1 for the traceback), 130 interrupted.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pyro_vamp.config import DEVICES, PSEUDO_INITS, resolve_config
+from pyro_vamp.errors import InputError
+from pyro_vamp.models import MODELS
+from pyro_vamp.priors import PRIOR_NAMES
+from pyro_vamp.training import TrainingError, TrainingHooks
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+class LazyProgress:
+    """A rich progress display on stderr that appears with its first update, so that an error
+    raised before any work starts prints one line and no bar."""
+
+    def __init__(self):
+        self.progress: Progress | None = None
+        self.tasks: dict[str, int] = {}
+
+    def update(self, name: str, **fields) -> None:
+        if self.progress is None:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                     console=stderr)
+            self.progress.start()
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=fields.pop("total", None), info="")
+        self.progress.update(self.tasks[name], **fields)
+
+    def remove(self, name: str) -> None:
+        if name in self.tasks:
+            self.progress.remove_task(self.tasks.pop(name))
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+class RichTrainingHooks(TrainingHooks):
+    """Progress bars for epochs and for the steps of the current epoch, with the loss and beta."""
+
+    def __init__(self, progress: LazyProgress, epochs: int):
+        self.progress, self.epochs = progress, epochs
+        self.beta = 1.0
+
+    def start_epoch(self, epoch, num_steps, beta):
+        self.beta = beta
+        self.progress.update("epochs", total=self.epochs, completed=epoch - 1)
+        self.progress.remove("steps")
+        self.progress.update("steps", total=num_steps, completed=0, description=f"epoch {epoch}",
+                             info=f"beta {beta:.2f}")
+
+    def step(self, loss):
+        self.progress.update("steps", advance=1, info=f"loss {loss:8.2f}  beta {self.beta:.2f}")
+
+    def end_epoch(self, record):
+        self.progress.update("epochs", completed=record["epoch"],
+                             info=f"val ELBO {record['val_elbo']:.2f} (best {record['best_val_elbo']:.2f})")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pyro-vamp")
+def cli():
+    """VampPrior VAEs in Pyro: train, evaluate and sample (Tomczak & Welling 2017)."""
+
+
+@cli.command()
+@click.option("--dataset", help="Dataset name (see `pyro-vamp datasets`). [default: mnist5k]")
+@click.option("--model", type=click.Choice(list(MODELS)), help="Model. [default: hvae]")
+@click.option("--prior", type=click.Choice(PRIOR_NAMES), help="Prior on the top latent. [default: vamp]")
+@click.option("--components", type=int, help="K: pseudo-inputs or mixture components. [default: 500]")
+@click.option("--epochs", type=int, help="Maximum number of epochs. [default: 2000]")
+@click.option("--warmup", type=int, help="KL warm-up epochs (beta 0 -> 1). [default: 100]")
+@click.option("--early-stopping", type=int, help="Look-ahead in epochs on validation ELBO, 0 = off. [default: 50]")
+@click.option("--batch-size", type=int, help="[default: 100]")
+@click.option("--lr", type=float, help="Adam learning rate. [default: 5e-4]")
+@click.option("--seed", type=int, help="[default: 0]")
+@click.option("--split-seed", type=int, help="Seed of random train/val/test splits. [default: 0]")
+@click.option("--device", type=click.Choice(DEVICES), help="[default: auto, CUDA when present]")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset's published files.")
+@click.option("--pseudo-init", type=click.Choice(PSEUDO_INITS), help="VampPrior pseudo-input start. [default: normal]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or JSON config file.")
+@click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+def train(config_file, run_dir, resume, **options):
+    """Train a model; options override the --config file, which overrides the paper defaults."""
+    from pyro_vamp.training import train as run_training
+
+    config = resolve_config(config_file, options)
+    progress = LazyProgress()
+    try:
+        result = run_training(config, run_dir, resume=resume, hooks=RichTrainingHooks(progress, config.epochs))
+    finally:
+        progress.close()
+    how = "stopped early" if result.stopped_early else "finished"
+    stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
+                 f"at epoch {result.best_epoch}; run folder {result.run_dir}")
+
+
+@cli.command(name="eval")
+@click.argument("run_dir", type=click.Path())
+@click.option("--samples", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="Importance samples per data point.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]))
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Override the run's data folder.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print eval.json on stdout.")
+def evaluate(run_dir, samples, split, device, data_dir, seed, as_json):
+    """Importance-sampled log-likelihood, ELBO, bits/dim and active units; writes RUN_DIR/eval.json."""
+    from pyro_vamp.evaluation import evaluate_run
+
+    progress = LazyProgress()
+    try:
+        summary = evaluate_run(run_dir, samples, split, device, data_dir, seed,
+                               progress=lambda done, total: progress.update(
+                                   f"eval: {samples} samples per point", completed=done, total=total))
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    table = Table(title=f"{run_dir}: {summary['dataset']} {summary['model']} + {summary['prior']} "
+                        f"(epoch {summary['epoch']}, {summary['split']} split)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("log-likelihood (nats)", f"{summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f}")
+    table.add_row("ELBO (nats)", f"{summary['test_elbo']:.2f}")
+    table.add_row("bits per dimension", f"{summary['bits_per_dim']:.4f}")
+    table.add_row("active units", ", ".join(f"{k}: {v}" for k, v in summary["active_units"].items()))
+    table.add_row("points x samples", f"{summary['n_points']} x {summary['samples']}")
+    table.add_row("seconds", f"{summary['seconds']:.1f}")
+    stdout.print(table)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("-n", "num", default=100, show_default=True, type=click.IntRange(min=1), help="Number of images.")
+@click.option("--out", type=click.Path(dir_okay=False), help="PNG file. [default: RUN_DIR/samples.png]")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
+def sample(run_dir, num, out, seed, device):
+    """Draw images from the trained generative model (prior, then decoder means) as a PNG grid."""
+    import torch
+
+    from pyro_vamp.images import save_image_grid
+    from pyro_vamp.run import load_run, resolve_device
+
+    run = load_run(run_dir, "best", resolve_device(device))
+    torch.manual_seed(seed)
+    path = save_image_grid(run.model.sample_images(num), run.image_shape, out or Path(run_dir) / "samples.png")
+    stderr.print(f"wrote {num} samples to {path}")
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder to look in.")
+def datasets(data_dir):
+    """List the datasets, where their files are looked for, and whether they are present."""
+    from pyro_vamp.data import DATASETS, file_locations
+
+    table = Table(title="datasets")
+    for column in ("name", "files", "looked for at", "status", "about"):
+        table.add_column(column)
+    for name, info in DATASETS.items():
+        paths = file_locations(name, data_dir)
+        present = all(p.is_file() for p in paths)
+        table.add_row(name, ", ".join(info.files), "\n".join(str(p) for p in paths),
+                      "[green]present[/]" if present else "[red]missing[/]", info.description)
+    stdout.print(table)
+
+
+def main(argv=None) -> int:
+    """Run the CLI; return the exit code (the console script passes it to ``sys.exit``)."""
+    try:
+        result = cli.main(args=argv, prog_name="pyro-vamp", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        stderr.print("interrupted")
+        return 130
+    except InputError as err:
+        click.echo(f"error: {err}", err=True)
+        return 2
+    except Exception as err:  # one line, not a traceback
+        if os.environ.get("PYRO_VAMP_DEBUG"):
+            raise
+        kind = "" if isinstance(err, TrainingError) else f"unexpected {type(err).__name__}: "
+        click.echo(f"error: {kind}{err} (set PYRO_VAMP_DEBUG=1 for the traceback)", err=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

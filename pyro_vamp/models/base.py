@@ -1,0 +1,76 @@
+"""What the VAE and the HVAE share: a prior on the top latent and Pyro model/guide conventions."""
+
+import pyro
+import torch
+from torch import nn
+
+from ..likelihoods import LIKELIHOOD_HEADS
+from ..priors import Prior, PriorSpec, resolve_prior
+
+
+class LatentVariableModel(nn.Module):
+    """Base class of the models: an ``nn.Module`` with ``model(x, beta)`` and ``guide(x, beta)``.
+
+    Conventions every model follows (the importance sampler relies on them):
+
+    - ``x`` is ``[N, D]`` in [0, 1]; the data plate is ``pyro.plate("data", N, dim=-1)``, so an
+      outer particle plate may sit at dim -2.
+    - every latent site of model *and* guide is inside ``poutine.scale(scale=beta)`` (KL warm-up);
+      the observed site ``"x"`` is not.
+    - ``model(None, num=n)`` samples n images from the generative model; the model returns the
+      distribution p(x | z) of its observed site.
+
+    :param input_dim: D, pixels per image.
+    :param likelihood: ``"bernoulli"`` or ``"logistic"`` (discretised logistic).
+    :param prior: a prior name, a :class:`~pyro_vamp.priors.Prior`, or a function of the top encoder.
+    :param prior_options: passed to :func:`~pyro_vamp.priors.make_prior` when ``prior`` is a name.
+    """
+
+    #: The name under which ``pyro.module`` registers the model's parameters.
+    pyro_name = "model"
+
+    def __init__(
+        self,
+        input_dim: int,
+        likelihood: str = "bernoulli",
+        prior: PriorSpec = "standard",
+        latent_dim: int = 40,
+        hidden: int = 300,
+        **prior_options,
+    ):
+        super().__init__()
+        if likelihood not in LIKELIHOOD_HEADS:
+            raise ValueError(f"unknown likelihood {likelihood!r}: choose one of {', '.join(LIKELIHOOD_HEADS)}")
+        self.input_dim, self.latent_dim, self.hidden = input_dim, latent_dim, hidden
+        self.likelihood = likelihood
+        self.build_networks()
+        self.prior: Prior = resolve_prior(prior, self.top_encoder, latent_dim, input_dim, **prior_options)
+
+    def build_networks(self) -> None:
+        """Create the guide's and the model's networks (the prior is attached after)."""
+        raise NotImplementedError
+
+    def output_layer(self) -> nn.Module:
+        """The likelihood head: features ``[..., hidden]`` -> p(x | z) over ``[..., D]``."""
+        return LIKELIHOOD_HEADS[self.likelihood](self.hidden, self.input_dim)
+
+    @property
+    def top_encoder(self) -> nn.Module:
+        """The guide's encoder of the top latent, q(z_top | x): the one the VampPrior uses."""
+        raise NotImplementedError
+
+    @property
+    def latent_sites(self) -> tuple[str, ...]:
+        """Names of the latent sample sites, top first."""
+        raise NotImplementedError
+
+    def _plate(self, x: torch.Tensor | None, num: int | None):
+        size = x.shape[0] if x is not None else num
+        if size is None:
+            raise ValueError("give either data x or the number of samples num")
+        return pyro.plate("data", size, dim=-1)
+
+    @torch.no_grad()
+    def sample_images(self, num: int) -> torch.Tensor:
+        """Mean images E[x | z] for z drawn from the generative model: ``[num, D]``."""
+        return self.model(None, num=num).mean

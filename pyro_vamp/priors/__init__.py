@@ -1,0 +1,30 @@
+"""Priors for the top latent, each a module whose call returns a Pyro distribution.
+
+===============  ==================================  ======================================
+name             class                               p(z)
+===============  ==================================  ======================================
+``standard``     :class:`StandardPrior`              N(0, I)
+``mog``          :class:`MixtureOfGaussiansPrior`    1/K sum_k N(mu_k, diag sigma_k^2)
+``vamp``         :class:`VampPrior`                  1/K sum_k q(z | u_k), u_k learnable
+``vamp-data``    :class:`VampPrior` (fixed u_k)      1/K sum_k q(z | x_k), x_k training images
+===============  ==================================  ======================================
+"""
+
+from .base import Prior
+from .factory import PRIOR_NAMES, PriorSpec, make_prior, resolve_prior
+from .mixture import EqualGaussianMixture
+from .mog import MixtureOfGaussiansPrior
+from .standard import StandardPrior
+from .vamp import VampPrior
+
+__all__ = [
+    "PRIOR_NAMES",
+    "EqualGaussianMixture",
+    "MixtureOfGaussiansPrior",
+    "Prior",
+    "PriorSpec",
+    "StandardPrior",
+    "VampPrior",
+    "make_prior",
+    "resolve_prior",
+]

@@ -1,0 +1,59 @@
+"""Build a prior by name for a model's top encoder."""
+
+from typing import Callable, Union
+
+import torch
+from torch import nn
+
+from .base import Prior
+from .mog import MixtureOfGaussiansPrior
+from .standard import StandardPrior
+from .vamp import VampPrior
+
+PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data")
+
+#: What a model accepts as its prior: a name, a ready module, or a function of the top encoder.
+PriorSpec = Union[str, Prior, Callable[[nn.Module], Prior]]
+
+
+def make_prior(
+    name: str,
+    encoder: nn.Module,
+    latent_dim: int,
+    input_dim: int,
+    num_components: int = 500,
+    pseudo_init: tuple[float, float] | str = (0.05, 0.01),
+    train_images: torch.Tensor | None = None,
+) -> Prior:
+    """The prior called ``name`` (one of :data:`PRIOR_NAMES`) over R^latent_dim.
+
+    :param encoder: the guide's top encoder ``[K, D] -> (loc, scale)``, used by the VampPriors.
+    :param pseudo_init: (mean, std) of the VampPrior's initial pseudo-inputs, or ``"data"`` to
+        start them at K random training images.
+    :param train_images: ``[N, D]`` training images in [0, 1], needed by ``vamp-data`` and
+        ``pseudo_init="data"``.
+    """
+    from_data = name == "vamp-data" or (name == "vamp" and pseudo_init == "data")
+    if from_data and train_images is None:
+        raise ValueError(f"the {name} prior started from data needs training images (train_images=[N, D])")
+    if name == "standard":
+        return StandardPrior(latent_dim)
+    if name == "mog":
+        return MixtureOfGaussiansPrior(latent_dim, num_components)
+    if from_data:
+        return VampPrior.from_data(encoder, train_images, num_components, learnable=name == "vamp")
+    if name == "vamp":
+        mean, std = pseudo_init
+        return VampPrior.from_normal(encoder, num_components, input_dim, mean, std)
+    raise ValueError(f"unknown prior {name!r}: choose one of {', '.join(PRIOR_NAMES)}")
+
+
+def resolve_prior(spec: PriorSpec, encoder: nn.Module, latent_dim: int, input_dim: int, **options) -> Prior:
+    """Turn a :data:`PriorSpec` into a prior module for a model whose top encoder is ``encoder``."""
+    if isinstance(spec, Prior):
+        return spec
+    if isinstance(spec, str):
+        return make_prior(spec, encoder, latent_dim, input_dim, **options)
+    if callable(spec):
+        return spec(encoder)
+    raise TypeError(f"a prior must be a name, a Prior or a function of the encoder, got {type(spec)}")

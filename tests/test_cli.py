@@ -1,0 +1,94 @@
+"""The CLI end to end, as a user runs it: real processes, exit codes and stderr."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"}
+
+
+def pyro_vamp(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "pyro_vamp.cli", *map(str, args)], capture_output=True,
+                            text=True, env=ENV, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae-vamp"
+    pyro_vamp("train", "--dataset", "mnist5k", "--model", "vae", "--prior", "vamp", "--components", 10,
+              "--epochs", 2, "--warmup", 1, "--out", out)
+    return out
+
+
+def test_train_writes_the_run_folder(run_dir):
+    assert {"config.json", "checkpoint-last.pt", "checkpoint-best.pt", "metrics.jsonl"} <= {
+        p.name for p in run_dir.iterdir()}
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2] and [r["beta"] for r in lines] == [1.0, 1.0]
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["config"]["components"] == 10 and record["environment"]["torch"]
+
+
+def test_eval_json_then_sample(run_dir, tmp_path):
+    result = pyro_vamp("eval", run_dir, "--samples", 20, "--json")
+    summary = json.loads(result.stdout)
+    for key in ("test_ll", "test_elbo", "bits_per_dim", "active_units", "samples", "n_points", "seconds"):
+        assert key in summary
+    assert summary["samples"] == 20 and summary["n_points"] == 500
+    assert summary["test_elbo"] <= summary["test_ll"] < 0 < summary["bits_per_dim"]
+    assert json.loads((run_dir / "eval.json").read_text())["test_ll"] == summary["test_ll"]
+    out = tmp_path / "s.png"
+    pyro_vamp("sample", run_dir, "-n", 9, "--out", out)
+    with Image.open(out) as image:
+        assert image.size == (3 * 30 + 2, 3 * 30 + 2)
+
+
+def test_resume_continues_and_a_finished_run_is_never_overwritten(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    best = hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest()
+    again = pyro_vamp("train", "--model", "vae", "--prior", "vamp", "--components", 10, "--epochs", 2,
+                      "--warmup", 1, "--out", copy, check=False)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    assert hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest() == best
+    pyro_vamp("train", "--model", "vae", "--prior", "vamp", "--components", 10, "--epochs", 3,
+              "--warmup", 1, "--out", copy, "--resume")
+    assert len((copy / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def _corrupt(run_dir, tmp_path):
+    copy = tmp_path / "corrupt"
+    shutil.copytree(run_dir, copy)
+    data = (copy / "checkpoint-best.pt").read_bytes()
+    (copy / "checkpoint-best.pt").write_bytes(data[: len(data) // 3])
+    return copy
+
+
+@pytest.mark.parametrize("case", ["unknown-dataset", "negative-epochs", "missing-run", "corrupt-checkpoint",
+                                  "unknown-config-key", "cuda-missing"])
+def test_bad_input_exits_2_with_one_line(case, run_dir, tmp_path):
+    if case == "cuda-missing" and __import__("torch").cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text("epoch = 3\n")
+    args = {
+        "unknown-dataset": ["train", "--dataset", "nope", "--out", tmp_path / "r"],
+        "negative-epochs": ["train", "--epochs", "-1", "--out", tmp_path / "r"],
+        "missing-run": ["eval", tmp_path / "no-such-run"],
+        "corrupt-checkpoint": ["eval", _corrupt(run_dir, tmp_path) if case == "corrupt-checkpoint" else ""],
+        "unknown-config-key": ["train", "--config", bad_config, "--out", tmp_path / "r"],
+        "cuda-missing": ["train", "--device", "cuda", "--out", tmp_path / "r"],
+    }[case]
+    result = pyro_vamp(*args, check=False)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "r" / "checkpoint-last.pt").exists()

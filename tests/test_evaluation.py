@@ -1,0 +1,31 @@
+"""Evaluation of a model: the prior is encoded once, every point gets exactly S samples, numbers agree."""
+
+import math
+
+import torch
+
+from pyro_vamp.data import Split
+from pyro_vamp.evaluation import evaluate_model, summarize
+from pyro_vamp.models import HVAE
+
+
+def test_pseudo_inputs_are_encoded_once_per_evaluation():
+    model = HVAE(20, prior="vamp", num_components=6, latent_dim=3, hidden=8)
+    calls = []
+    model.top_encoder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    split = Split(torch.randint(0, 2, (30, 20), dtype=torch.uint8), "binary")
+    result = evaluate_model(model, split, num_samples=10, max_rows=50, points_per_batch=20)
+    assert calls.count(6) == 1  # 2 batches of points x 5 chunks of samples, one encoding of the prior
+    assert result["log_likelihood"].shape == (30,) and result["log_likelihood"].dtype == torch.float64
+    assert torch.all(result["log_likelihood"] >= result["elbo"])
+
+
+def test_summary_signs_and_bits_per_dimension():
+    result = {"log_likelihood": torch.tensor([-100.0, -120.0], dtype=torch.float64),
+              "elbo": torch.tensor([-105.0, -125.0], dtype=torch.float64),
+              "means": {"z": torch.tensor([[0.0, 1.0], [0.0, -1.0]])}}
+    summary = summarize(result, num_samples=7, input_dim=784)
+    assert summary["test_ll"] == -110.0 and summary["test_elbo"] == -115.0
+    assert math.isclose(summary["bits_per_dim"], 110.0 / (784 * math.log(2)))
+    assert math.isclose(summary["test_ll_se"], math.sqrt(200.0) / math.sqrt(2))
+    assert summary["active_units"] == {"z": 1} and summary["samples"] == 7 and summary["n_points"] == 2
