@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pyro
 import torch
 
 from .data import Split, load_dataset
@@ -33,7 +34,7 @@ def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int =
     chunk = max(1, max_rows // points_per_batch)
     log_px, elbo, means = [], [], {name: [] for name in model.latent_sites}
     done = 0
-    with model.prior.frozen():
+    with model.prior.frozen(), pyro.validation_enabled(False):
         for x in split.batches(points_per_batch, shuffle=False):
             estimate = importance_sample(model.model, model.guide, x, num_samples, chunk)
             log_px.append(estimate.log_likelihood)
