@@ -120,4 +120,7 @@ def resolve_config(config_file: Path | None, overrides: dict) -> TrainConfig:
     if config_file is not None:
         config = config.updated(read_config_file(config_file), str(config_file))
     given = {k: v for k, v in overrides.items() if v is not None}
-    return config.updated(given, "command line").validate()
+    config = config.updated(given, "command line").validate()
+    if config.data_dir is not None:  # so that eval finds the files from any working directory
+        config = dataclasses.replace(config, data_dir=str(Path(config.data_dir).expanduser().resolve()))
+    return config
