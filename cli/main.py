@@ -18,6 +18,7 @@ from pyro_vamp.config import DEVICES, PSEUDO_INITS, resolve_config
 from pyro_vamp.errors import InputError
 from pyro_vamp.models import MODELS
 from pyro_vamp.priors import PRIOR_NAMES
+from pyro_vamp.resources import tune_malloc
 from pyro_vamp.training import TrainingError, TrainingHooks
 
 stderr = Console(stderr=True)
@@ -120,14 +121,21 @@ def train(config_file, run_dir, resume, **options):
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Override the run's data folder.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--subset", type=click.IntRange(min=1), help="Evaluate only N random points (a quick estimate).")
+@click.option("--max-memory", type=click.IntRange(min=1), help="MiB the sampler may use [default: half the free memory].")
+@click.option("--figures/--no-figures", default=True, show_default=True, help="Write the figures and report.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print eval.json on stdout.")
-def evaluate(run_dir, samples, split, device, data_dir, seed, as_json):
-    """Importance-sampled log-likelihood, ELBO, bits/dim and active units; writes RUN_DIR/eval.json."""
+def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json):
+    """Importance-sampled log-likelihood, ELBO and its terms, bits/dim, active units and figures.
+
+    Writes RUN_DIR/eval.json, RUN_DIR/SPLIT_ll.npy (per-point ln p(x)), report.md and the PNG figures.
+    """
     from pyro_vamp.evaluation import evaluate_run
 
     progress = LazyProgress()
     try:
-        summary = evaluate_run(run_dir, samples, split, device, data_dir, seed,
+        summary = evaluate_run(run_dir, samples, split, device, data_dir, seed, subset,
+                               max_memory * 2**20 if max_memory else None, figures,
                                progress=lambda done, total: progress.update(
                                    f"eval: {samples} samples per point", completed=done, total=total))
     finally:
@@ -141,6 +149,7 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, as_json):
     table.add_column("value", justify="right")
     table.add_row("log-likelihood (nats)", f"{summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f}")
     table.add_row("ELBO (nats)", f"{summary['test_elbo']:.2f}")
+    table.add_row("reconstruction, KL (nats)", f"{summary['reconstruction']:.2f}, {summary['kl']:.2f}")
     table.add_row("bits per dimension", f"{summary['bits_per_dim']:.4f}")
     table.add_row("active units", ", ".join(f"{k}: {v}" for k, v in summary["active_units"].items()))
     table.add_row("points x samples", f"{summary['n_points']} x {summary['samples']}")
@@ -152,19 +161,61 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, as_json):
 @click.argument("run_dir", type=click.Path())
 @click.option("-n", "num", default=100, show_default=True, type=click.IntRange(min=1), help="Number of images.")
 @click.option("--out", type=click.Path(dir_okay=False), help="PNG file. [default: RUN_DIR/samples.png]")
+@click.option("--pseudo-input", "components", type=click.IntRange(min=0), multiple=True,
+              help="Generate from this VampPrior pseudo-input instead (repeatable): one row per pseudo-input, "
+                   "the pseudo-input then N images. [default out: RUN_DIR/pseudo_input_samples.png]")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
-def sample(run_dir, num, out, seed, device):
+def sample(run_dir, num, out, components, seed, device):
     """Draw images from the trained generative model (prior, then decoder means) as a PNG grid."""
     import torch
 
+    from pyro_vamp.figures import save_pseudo_input_samples
     from pyro_vamp.images import save_image_grid
+    from pyro_vamp.priors import VampPrior
     from pyro_vamp.run import load_run, resolve_device
 
     run = load_run(run_dir, "best", resolve_device(device))
     torch.manual_seed(seed)
+    if components:
+        prior = run.model.prior
+        if not isinstance(prior, VampPrior):
+            raise InputError(f"--pseudo-input needs a VampPrior, but {run_dir} was trained with the "
+                             f"{run.config.prior} prior")
+        if max(components) >= prior.num_components:
+            raise InputError(f"--pseudo-input {max(components)} does not exist: the prior has "
+                             f"{prior.num_components} (0 to {prior.num_components - 1})")
+        path = save_pseudo_input_samples(run.model, components, num, run.image_shape,
+                                         out or Path(run_dir) / "pseudo_input_samples.png")
+        stderr.print(f"wrote {num} samples from each of pseudo-inputs {', '.join(map(str, components))} to {path}")
+        return
     path = save_image_grid(run.model.sample_images(num), run.image_shape, out or Path(run_dir) / "samples.png")
     stderr.print(f"wrote {num} samples to {path}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "markdown", "csv"]))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the table to this file instead of stdout.")
+def compare(run_dirs, fmt, out):
+    """A Table-1-style comparison of evaluated run folders: ln p(x) (binary data) or bits/dim (grey)."""
+    from pyro_vamp.report import COLUMNS, comparison_rows, format_csv, format_markdown
+
+    rows = comparison_rows(run_dirs)
+    if fmt == "table" and out is None:
+        table = Table(title="comparison")
+        for column in COLUMNS:
+            table.add_column(column, justify="right" if column in ("value", "epochs", "train s", "eval s") else "left")
+        for row in rows:
+            table.add_row(*(str(row[c]) for c in COLUMNS))
+        stdout.print(table)
+        return
+    text = format_csv(rows) if fmt == "csv" else format_markdown(rows)
+    if out:
+        Path(out).write_text(text)
+        stderr.print(f"wrote {len(rows)} rows to {out}")
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()
@@ -186,6 +237,7 @@ def datasets(data_dir):
 
 def main(argv=None) -> int:
     """Run the CLI; return the exit code (the console script passes it to ``sys.exit``)."""
+    tune_malloc()
     try:
         result = cli.main(args=argv, prog_name="pyro-vamp", standalone_mode=False)
         return result if isinstance(result, int) else 0

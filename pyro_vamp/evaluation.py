@@ -1,4 +1,5 @@
-"""Evaluate a trained model: importance-sampled log-likelihood, ELBO, bits/dim, active units."""
+"""Evaluate a trained model: importance-sampled log-likelihood, ELBO and its terms, bits/dim,
+active units, and the paper's figures, written to the run folder."""
 
 import json
 import math
@@ -6,59 +7,72 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pyro
 import torch
 
+from . import figures
 from .data import Split, load_dataset
+from .images import save_image_grid
 from .inference import active_units, importance_sample, posterior_means
-from .run import EVAL_FILE, load_run, resolve_device
+from .priors import VampPrior
+from .report import write_report
+from .resources import bytes_per_row, rows_per_chunk
+from .run import EVAL_FILE, load_run, read_metrics, resolve_device
 
-#: Rows (samples x data points) pushed through the networks at once; bounds peak memory.
-MAX_ROWS = 10_000
 POINTS_PER_BATCH = 20
+SUBSET_SEED = 0
 
 
 @torch.no_grad()
-def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int = MAX_ROWS,
+def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int = 5000,
                    points_per_batch: int = POINTS_PER_BATCH,
                    progress: Callable[[int, int], None] | None = None) -> dict:
-    """Per-point IS log-likelihood and ELBO over ``split``, with exactly ``num_samples`` samples each.
+    """Per-point IS log-likelihood, ELBO and reconstruction term over ``split``, with exactly
+    ``num_samples`` samples each.
 
     Data points go in batches of ``points_per_batch``; samples in chunks of
     ``max_rows // points_per_batch``, so peak memory does not grow with S. The prior's
     component parameters are computed once for the whole evaluation (``prior.frozen()``,
     float64 mixture log-densities).
 
-    Returns ``{"log_likelihood": [N], "elbo": [N], "means": {site: [N, M]}}`` (float64 tensors).
+    Returns ``{"log_likelihood", "elbo", "reconstruction": [N], "means": {site: [N, M]}}``
+    (float64 tensors but the means).
     """
+    points_per_batch = max(1, min(points_per_batch, max_rows))
     chunk = max(1, max_rows // points_per_batch)
-    log_px, elbo, means = [], [], {name: [] for name in model.latent_sites}
+    results = {"log_likelihood": [], "elbo": [], "reconstruction": []}
+    means = {name: [] for name in model.latent_sites}
     done = 0
     with model.prior.frozen(), pyro.validation_enabled(False):
         for x in split.batches(points_per_batch, shuffle=False):
             estimate = importance_sample(model.model, model.guide, x, num_samples, chunk)
-            log_px.append(estimate.log_likelihood)
-            elbo.append(estimate.elbo)
+            for key in results:
+                results[key].append(getattr(estimate, key))
             for name, value in posterior_means(model.guide, x, model.latent_sites).items():
                 means[name].append(value)
             done += x.shape[0]
             if progress:
                 progress(done, len(split))
-    return {"log_likelihood": torch.cat(log_px), "elbo": torch.cat(elbo),
+    return {**{key: torch.cat(v) for key, v in results.items()},
             "means": {name: torch.cat(v) for name, v in means.items()}}
 
 
 def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
     """The numbers of ``eval.json`` from :func:`evaluate_model`'s per-point results.
 
-    ``test_ll`` is the mean ln p(x) (negative, nats); ``bits_per_dim`` = -test_ll / (D ln 2) (positive).
+    ``test_ll`` is the mean ln p(x) (negative, nats) with its standard error ``test_ll_se``;
+    ``bits_per_dim`` = -test_ll / (D ln 2) (positive); ``reconstruction`` = E_q ln p(x|z) and
+    ``kl`` = reconstruction - ELBO, both per point.
     """
-    ll, elbo = result["log_likelihood"], result["elbo"]
+    ll, elbo, reconstruction = result["log_likelihood"], result["elbo"], result["reconstruction"]
     n = ll.shape[0]
     return {
         "test_ll": ll.mean().item(),
         "test_ll_se": (ll.std().item() / math.sqrt(n)) if n > 1 else 0.0,
         "test_elbo": elbo.mean().item(),
+        "reconstruction": reconstruction.mean().item(),
+        "kl": (reconstruction - elbo).mean().item(),
         "bits_per_dim": -ll.mean().item() / (input_dim * math.log(2)),
         "active_units": {name: active_units(m) for name, m in result["means"].items()},
         "samples": num_samples,
@@ -66,24 +80,65 @@ def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
     }
 
 
+def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Path, num: int = 100) -> dict:
+    """Every figure of a run: samples, reconstructions, pseudo-inputs and images generated from
+    them (VampPriors), the log-likelihood histogram and the training curves. Returns name -> path."""
+    model, shape = run.model, run.image_shape
+    paths = {
+        "samples": save_image_grid(model.sample_images(num), shape, out_dir / "samples.png"),
+        "reconstructions": figures.save_reconstructions(model, split.as_float(torch.arange(min(50, len(split)),
+                                                        device=split.images.device)), shape,
+                                                        out_dir / "reconstructions.png"),
+        "ll_histogram": figures.save_log_likelihood_histogram(
+            log_likelihoods, out_dir / "ll_histogram.png",
+            f"{run.config.dataset} {run.config.model} + {run.config.prior}"),
+    }
+    if isinstance(model.prior, VampPrior):
+        paths["pseudo_inputs"] = figures.save_pseudo_inputs(model.prior, shape, out_dir / "pseudo_inputs.png")
+        components = range(min(5, model.prior.num_components))
+        paths["pseudo_input_samples"] = figures.save_pseudo_input_samples(
+            model, components, 9, shape, out_dir / "pseudo_input_samples.png")
+    records = read_metrics(run.run_dir)
+    if records:
+        paths["training_curves"] = figures.save_training_curves(records, out_dir / "training_curves.png")
+    return paths
+
+
 def evaluate_run(run_dir: Path | str, num_samples: int = 5000, split: str = "test", device: str = "auto",
-                 data_dir: str | None = None, seed: int = 0,
+                 data_dir: str | None = None, seed: int = 0, subset: int | None = None,
+                 max_memory: int | None = None, make_figures: bool = True,
                  progress: Callable[[int, int], None] | None = None) -> dict:
-    """Evaluate a run folder's best checkpoint on ``split`` and write ``eval.json`` there."""
+    """Evaluate a run folder's best checkpoint on ``split`` and write into the folder
+    ``eval.json``, ``{split}_ll.npy`` (per-point ln p(x)), ``report.md`` and the figures.
+
+    :param subset: evaluate only this many points, drawn at random with a fixed seed.
+    :param max_memory: bytes the importance sampler may use (default: half the free memory).
+    """
     began = time.perf_counter()
     if num_samples < 1:
         raise ValueError("num_samples must be >= 1")
+    run_dir = Path(run_dir)
     device = resolve_device(device)
     run = load_run(run_dir, "best", device)
     config = run.config
     dataset = load_dataset(config.dataset, data_dir or config.data_dir, config.split_seed)
+    data = dataset.split(split)
+    if subset is not None and subset < len(data):
+        generator = torch.Generator().manual_seed(SUBSET_SEED)
+        data = data.subset(torch.randperm(len(data), generator=generator)[:subset])
+    data = data.to(device)
     torch.manual_seed(seed)
     run.model.eval()
-    result = evaluate_model(run.model, dataset.split(split).to(device), num_samples, progress=progress)
+    components = getattr(run.model.prior, "num_components", 1)
+    rows = rows_per_chunk(device, bytes_per_row(dataset.input_dim, config.hidden, components), max_memory)
+    result = evaluate_model(run.model, data, num_samples, max_rows=rows, progress=progress)
     summary = {
         "dataset": config.dataset, "model": config.model, "prior": config.prior, "split": split,
         "epoch": run.epoch, **summarize(result, num_samples, dataset.input_dim),
-        "seconds": time.perf_counter() - began, "device": str(device),
+        "seconds": time.perf_counter() - began, "device": str(device), "rows_per_chunk": rows,
     }
-    (Path(run_dir) / EVAL_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    np.save(run_dir / f"{split}_ll.npy", result["log_likelihood"].cpu().numpy())
+    figure_paths = write_figures(run, data, result["log_likelihood"], run_dir) if make_figures else {}
+    (run_dir / EVAL_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(run_dir, summary, config, figure_paths)
     return summary

@@ -6,7 +6,7 @@
     RUN_DIR/checkpoint-last.pt   after every epoch
     RUN_DIR/checkpoint-best.pt   best validation ELBO so far
     RUN_DIR/metrics.jsonl        one JSON object per epoch
-    RUN_DIR/eval.json            after `pyro-vamp eval`
+    RUN_DIR/eval.json            after `pyro-vamp eval`, with report.md, {split}_ll.npy and the figures
 """
 
 import json
@@ -17,6 +17,7 @@ from pathlib import Path
 import pyro
 import torch
 
+from . import resources
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import ImageDataset
@@ -28,6 +29,7 @@ LAST_CHECKPOINT = "checkpoint-last.pt"
 BEST_CHECKPOINT = "checkpoint-best.pt"
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"
+REPORT_FILE = "report.md"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -61,6 +63,8 @@ def environment_facts(device: torch.device) -> dict:
         "pyro": pyro.__version__,
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "threads": torch.get_num_threads(),
+        "allocator": dict(resources.APPLIED),
     }
 
 
@@ -114,3 +118,14 @@ def load_run(run_dir: Path, which: str = "best", device: torch.device | str = "c
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{run_dir / name} does not match the run's model ({first}); retrain or restore it")
     return LoadedRun(run_dir, config, image_shape, data["likelihood"], model.to(device), int(state["epoch"]))
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The per-epoch records of ``metrics.jsonl`` (empty if there are none)."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except ValueError as err:
+        raise InputError(f"{path} is not valid JSON lines ({err}); restore it or retrain")

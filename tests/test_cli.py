@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -38,18 +39,29 @@ def test_train_writes_the_run_folder(run_dir):
     assert record["config"]["components"] == 10 and record["environment"]["torch"]
 
 
-def test_eval_json_then_sample(run_dir, tmp_path):
-    result = pyro_vamp("eval", run_dir, "--samples", 20, "--json")
+def test_eval_json_then_sample_then_compare(run_dir, tmp_path):
+    result = pyro_vamp("eval", run_dir, "--samples", 20, "--subset", 100, "--json")
     summary = json.loads(result.stdout)
-    for key in ("test_ll", "test_elbo", "bits_per_dim", "active_units", "samples", "n_points", "seconds"):
+    for key in ("test_ll", "test_ll_se", "test_elbo", "reconstruction", "kl", "bits_per_dim", "active_units",
+                "samples", "n_points", "seconds"):
         assert key in summary
-    assert summary["samples"] == 20 and summary["n_points"] == 500
+    assert summary["samples"] == 20 and summary["n_points"] == 100
     assert summary["test_elbo"] <= summary["test_ll"] < 0 < summary["bits_per_dim"]
+    assert abs(summary["reconstruction"] - summary["kl"] - summary["test_elbo"]) < 1e-6
     assert json.loads((run_dir / "eval.json").read_text())["test_ll"] == summary["test_ll"]
+    assert np.load(run_dir / "test_ll.npy").shape == (100,)
+    for figure in ("samples", "reconstructions", "pseudo_inputs", "pseudo_input_samples", "ll_histogram",
+                   "training_curves"):
+        assert (run_dir / f"{figure}.png").is_file() and f"({figure}.png)" in (run_dir / "report.md").read_text()
     out = tmp_path / "s.png"
     pyro_vamp("sample", run_dir, "-n", 9, "--out", out)
     with Image.open(out) as image:
         assert image.size == (3 * 30 + 2, 3 * 30 + 2)
+    pyro_vamp("sample", run_dir, "--pseudo-input", 2, "--pseudo-input", 5, "-n", 4, "--out", out)
+    with Image.open(out) as image:
+        assert image.size == (5 * 30 + 2, 2 * 30 + 2)
+    table = pyro_vamp("compare", run_dir, "--format", "csv").stdout.splitlines()
+    assert table[0].startswith("dataset,model,prior") and table[1].startswith("mnist5k,vae,vamp,10,ln p(x),")
 
 
 def test_resume_continues_and_a_finished_run_is_never_overwritten(run_dir, tmp_path):
@@ -74,7 +86,7 @@ def _corrupt(run_dir, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["unknown-dataset", "negative-epochs", "missing-run", "corrupt-checkpoint",
-                                  "unknown-config-key", "cuda-missing"])
+                                  "unknown-config-key", "cuda-missing", "no-such-pseudo-input", "compare-unevaluated"])
 def test_bad_input_exits_2_with_one_line(case, run_dir, tmp_path):
     if case == "cuda-missing" and __import__("torch").cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -87,6 +99,8 @@ def test_bad_input_exits_2_with_one_line(case, run_dir, tmp_path):
         "corrupt-checkpoint": ["eval", _corrupt(run_dir, tmp_path) if case == "corrupt-checkpoint" else ""],
         "unknown-config-key": ["train", "--config", bad_config, "--out", tmp_path / "r"],
         "cuda-missing": ["train", "--device", "cuda", "--out", tmp_path / "r"],
+        "no-such-pseudo-input": ["sample", run_dir, "--pseudo-input", 10],
+        "compare-unevaluated": ["compare", tmp_path / "no-such-run"],
     }[case]
     result = pyro_vamp(*args, check=False)
     assert result.returncode == 2, result.stderr

@@ -18,11 +18,18 @@ from pyro_vamp.inference import RunningLogMeanExp, importance_sample
 M, D, S_NOISE = 2, 3, 0.5
 
 
-@pytest.fixture
-def linear_gaussian():
+def linear_gaussian_parameters():
+    """W [D, M], b [D] and the posterior covariance Sigma [M, M], fixed by a seed."""
     g = torch.Generator().manual_seed(0)
     W = torch.randn(D, M, generator=g, dtype=torch.float64)
     b = torch.randn(D, generator=g, dtype=torch.float64)
+    post_cov = torch.linalg.inv(torch.eye(M, dtype=torch.float64) + W.T @ W / S_NOISE**2)
+    return W, b, post_cov
+
+
+@pytest.fixture
+def linear_gaussian():
+    W, b, post_cov = linear_gaussian_parameters()
 
     def model(x):
         with pyro.plate("data", x.shape[0], dim=-1):
@@ -31,7 +38,6 @@ def linear_gaussian():
 
     cov = W @ W.T + S_NOISE**2 * torch.eye(D, dtype=torch.float64)
     marginal = dist.MultivariateNormal(b, cov)
-    post_cov = torch.linalg.inv(torch.eye(M, dtype=torch.float64) + W.T @ W / S_NOISE**2)
 
     def exact_guide(x):
         loc = (x - b) @ W @ post_cov.T / S_NOISE**2
@@ -133,3 +139,28 @@ def test_chunk_size_changes_the_estimate_only_within_monte_carlo_error(linear_ga
     for estimate in estimates:
         assert (estimate - estimates[0]).abs().max() < 0.005
         assert (estimate - log_px).abs().mean() < 0.01
+
+
+def test_batched_and_one_point_at_a_time_agree(linear_gaussian, trained_guide):
+    model, exact_guide, x, _ = linear_gaussian
+    batched = importance_sample(model, exact_guide, x, 30).log_likelihood
+    single = torch.cat([importance_sample(model, exact_guide, x[i : i + 1], 30).log_likelihood
+                        for i in range(x.shape[0])])
+    assert torch.allclose(batched, single, atol=1e-9)
+    batched = importance_sample(model, trained_guide, x, 20000, chunk_size=5000).log_likelihood
+    single = torch.cat([importance_sample(model, trained_guide, x[i : i + 1], 20000).log_likelihood
+                        for i in range(x.shape[0])])
+    assert (batched - single).abs().max() < 0.005  # Monte Carlo noise only
+
+
+def test_reconstruction_term_is_the_expected_log_likelihood(linear_gaussian):
+    """With the exact posterior N(mu, Sigma), E_q ln p(x|z) = ln N(x | W mu + b, s^2 I) - tr(W Sigma W^T) / 2 s^2."""
+    model, exact_guide, x, log_px = linear_gaussian
+    W, b, post_cov = linear_gaussian_parameters()
+    mu = (x - b) @ W @ post_cov.T / S_NOISE**2
+    expected = dist.Normal(mu @ W.T + b, S_NOISE).log_prob(x).sum(-1) - torch.trace(W @ post_cov @ W.T) / (
+        2 * S_NOISE**2)
+    estimate = importance_sample(model, exact_guide, x, 100000, chunk_size=50000)
+    # Monte Carlo error of a mean of 1e5 draws of a quadratic form with variance O(1): ~0.01
+    assert (estimate.reconstruction - expected).abs().max() < 0.02
+    assert torch.allclose(estimate.elbo, log_px, atol=1e-6)

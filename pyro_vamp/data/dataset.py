@@ -30,6 +30,10 @@ class Split:
     def to(self, device) -> "Split":
         return Split(self.images.to(device), self.encoding)
 
+    def subset(self, index: torch.Tensor) -> "Split":
+        """The rows ``index`` of this split."""
+        return Split(self.images[index], self.encoding)
+
     def as_float(self, index: torch.Tensor | None = None) -> torch.Tensor:
         """Images ``[n, D]`` (rows ``index``, default all) as model inputs; dynamic splits are
         binarised afresh with the global torch RNG on the split's device."""

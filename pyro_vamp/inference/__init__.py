@@ -1,13 +1,13 @@
 """Estimators: importance-sampled log-likelihood and ELBO, active units."""
 
 from .active_units import active_units, posterior_means
-from .importance import ImportanceEstimate, RunningLogMeanExp, importance_sample, log_importance_weights
+from .importance import ImportanceEstimate, RunningLogMeanExp, importance_sample, log_weights_and_likelihoods
 
 __all__ = [
     "ImportanceEstimate",
     "RunningLogMeanExp",
     "active_units",
     "importance_sample",
-    "log_importance_weights",
+    "log_weights_and_likelihoods",
     "posterior_means",
 ]

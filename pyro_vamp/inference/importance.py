@@ -6,7 +6,8 @@ The model and guide are run under a particle plate at dim -2 (the data plate is 
 dim -1), the model replayed against the guide trace; each site's log-density is
 summed over its event dims but not over the data plate, giving weights ``[S, N]``.
 S is processed in chunks with a running log-sum-exp in float64, so memory does not
-grow with S. The same weights give the ELBO estimate mean_s ln w_s <= ln p(x).
+grow with S. The same weights give the ELBO estimate mean_s ln w_s <= ln p(x), and its
+split into the reconstruction term mean_s ln p(x | z_s) and KL = reconstruction - ELBO.
 """
 
 import math
@@ -17,12 +18,11 @@ import torch
 from pyro import poutine
 
 
-def _sum_site_log_probs(trace, shape: torch.Size, observed: bool) -> torch.Tensor:
-    """Sum of the sample sites' log-densities in float64, broadcast to ``shape`` = [S, N]."""
-    trace.compute_log_prob(lambda name, site: observed or not site["is_observed"])
+def _sum_site_log_probs(trace, shape: torch.Size, which) -> torch.Tensor:
+    """Sum of the log-densities of the sample sites ``which(site)`` selects, float64, broadcast to ``shape``."""
     total = torch.zeros(shape, dtype=torch.float64, device=_device(trace))
     for site in trace.nodes.values():
-        if site["type"] == "sample" and "log_prob" in site:
+        if site["type"] == "sample" and which(site):
             total = total + site["log_prob"].double()
     return total
 
@@ -34,19 +34,36 @@ def _device(trace):
     return torch.device("cpu")
 
 
-def log_importance_weights(model, guide, x: torch.Tensor, num_samples: int) -> torch.Tensor:
-    """ln w_s(x_n) = ln p(x_n, z_sn) - ln q(z_sn | x_n) for ``num_samples`` draws: ``[S, N]`` float64.
+def _observed(site):
+    return site["is_observed"]
+
+
+def _latent(site):
+    return not site["is_observed"]
+
+
+def _traces(model, guide, x: torch.Tensor, num_samples: int):
+    with pyro.plate("particles", num_samples, dim=-2):
+        guide_trace = poutine.trace(guide).get_trace(x)
+        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(x)
+    guide_trace.compute_log_prob(lambda name, site: _latent(site))
+    model_trace.compute_log_prob()
+    return model_trace, guide_trace
+
+
+def log_weights_and_likelihoods(model, guide, x: torch.Tensor, num_samples: int):
+    """``(ln w, ln p(x | z))`` for ``num_samples`` draws z_s ~ q(z | x), each ``[S, N]`` float64,
+    where ln w_s(x_n) = ln p(x_n, z_sn) - ln q(z_sn | x_n).
 
     ``model(x)`` and ``guide(x)`` must put their data plate at dim -1 over the
     N rows of ``x`` and sum event dims with ``.to_event``; latent sites must have scale 1.
     """
     shape = torch.Size((num_samples, x.shape[0]))
-    with pyro.plate("particles", num_samples, dim=-2):
-        guide_trace = poutine.trace(guide).get_trace(x)
-        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(x)
-    return _sum_site_log_probs(model_trace, shape, observed=True) - _sum_site_log_probs(
-        guide_trace, shape, observed=False
-    )
+    model_trace, guide_trace = _traces(model, guide, x, num_samples)
+    log_lik = _sum_site_log_probs(model_trace, shape, _observed)
+    log_prior = _sum_site_log_probs(model_trace, shape, _latent)
+    log_guide = _sum_site_log_probs(guide_trace, shape, _latent)
+    return log_lik + log_prior - log_guide, log_lik
 
 
 class RunningLogMeanExp:
@@ -78,10 +95,12 @@ class RunningLogMeanExp:
 
 @dataclass
 class ImportanceEstimate:
-    """Per-point estimates ``[N]`` (float64): ``log_likelihood`` (IS) and ``elbo`` (mean ln w)."""
+    """Per-point estimates ``[N]`` (float64): ``log_likelihood`` (IS), ``elbo`` (mean ln w) and
+    ``reconstruction`` (mean ln p(x | z)); the KL term is ``reconstruction - elbo``."""
 
     log_likelihood: torch.Tensor
     elbo: torch.Tensor
+    reconstruction: torch.Tensor
     num_samples: int
 
 
@@ -103,9 +122,12 @@ def importance_sample(model, guide, x: torch.Tensor, num_samples: int,
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     chunk_size = num_samples if chunk_size is None else max(1, min(chunk_size, num_samples))
     running = RunningLogMeanExp()
+    reconstruction = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
     done = 0
     while done < num_samples:
         size = min(chunk_size, num_samples - done)
-        running.update(log_importance_weights(model, guide, x, size))
+        log_w, log_lik = log_weights_and_likelihoods(model, guide, x, size)
+        running.update(log_w)
+        reconstruction += log_lik.sum(0)
         done += size
-    return ImportanceEstimate(running.log_mean_exp, running.mean, done)
+    return ImportanceEstimate(running.log_mean_exp, running.mean, reconstruction / done, done)

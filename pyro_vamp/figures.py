@@ -1,0 +1,106 @@
+"""The paper's figures from a trained model: samples (Fig. 4), reconstructions (Fig. 5),
+pseudo-inputs and images generated from them (Fig. 3), the histogram of test
+log-likelihoods (Fig. 6), and training curves. Grids with numpy + Pillow, plots with
+matplotlib's Agg backend."""
+
+from pathlib import Path
+
+import torch
+from pyro import poutine
+
+from .images import save_image_grid
+from .priors import VampPrior
+
+#: Pixel size of the matplotlib figures (width, height).
+PLOT_SIZE = (800, 500)
+_DPI = 100
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@torch.no_grad()
+def reconstructions(model, x: torch.Tensor) -> torch.Tensor:
+    """Mean of p(x | z) for z ~ q(z | x): ``[N, D] -> [N, D]``."""
+    guide_trace = poutine.trace(model.guide).get_trace(x)
+    return poutine.replay(model.model, trace=guide_trace)(x).mean
+
+
+@torch.no_grad()
+def pseudo_input_samples(model, component: int, num: int) -> torch.Tensor:
+    """Images generated from one VampPrior component: z_top ~ q(z | u_k), then the rest of the
+    generative model; returns decoder means ``[num, D]`` (paper Fig. 3, top)."""
+    prior = model.prior
+    if not isinstance(prior, VampPrior):
+        raise ValueError("only a VampPrior has pseudo-inputs")
+    if not 0 <= component < prior.num_components:
+        raise ValueError(f"pseudo-input {component} does not exist: choose 0 to {prior.num_components - 1}")
+    loc, scale = model.top_encoder(prior.pseudo_inputs[component : component + 1])
+    z = loc + scale * torch.randn(num, loc.shape[-1], device=loc.device)
+    return poutine.condition(model.model, data={model.latent_sites[0]: z})(None, num=num).mean
+
+
+def save_pseudo_input_samples(model, components, num: int, image_shape, path: Path) -> Path:
+    """One row per chosen pseudo-input: the pseudo-input itself, then ``num`` generated images."""
+    rows = [torch.cat([model.prior.pseudo_inputs[k : k + 1], pseudo_input_samples(model, k, num)])
+            for k in components]
+    return save_image_grid(torch.cat(rows), image_shape, path, ncols=num + 1)
+
+
+def save_reconstructions(model, x: torch.Tensor, image_shape, path: Path, per_row: int = 10) -> Path:
+    """Rows of ``per_row`` test images, each followed by a row of their reconstructions (Fig. 5)."""
+    recon = reconstructions(model, x)
+    rows = []
+    for start in range(0, x.shape[0], per_row):
+        rows += [x[start : start + per_row], recon[start : start + per_row]]
+    return save_image_grid(torch.cat(rows), image_shape, path, ncols=per_row)
+
+
+def save_pseudo_inputs(prior: VampPrior, image_shape, path: Path, num: int = 100) -> Path:
+    """The first ``num`` pseudo-inputs u_k (Fig. 3, bottom)."""
+    return save_image_grid(prior.pseudo_inputs[:num], image_shape, path)
+
+
+def _figure():
+    plt = _pyplot()
+    return plt, plt.figure(figsize=(PLOT_SIZE[0] / _DPI, PLOT_SIZE[1] / _DPI), dpi=_DPI)
+
+
+def save_log_likelihood_histogram(log_likelihoods, path: Path, title: str = "") -> Path:
+    """Histogram of per-point test log-likelihoods (Fig. 6)."""
+    plt, fig = _figure()
+    ax = fig.add_subplot()
+    ax.hist(torch.as_tensor(log_likelihoods).cpu().numpy(), bins=50, color="tab:blue")
+    ax.set_xlabel("ln p(x) (nats)")
+    ax.set_ylabel("test points")
+    ax.set_title(title)
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_training_curves(records: list[dict], path: Path) -> Path:
+    """Training objective, validation ELBO and beta per epoch, from ``metrics.jsonl`` records."""
+    plt, fig = _figure()
+    epochs = [r["epoch"] for r in records]
+    ax = fig.add_subplot()
+    ax.plot(epochs, [-r["train_loss"] for r in records], label="train: -loss (ELBO at beta)")
+    ax.plot(epochs, [r["val_elbo"] for r in records], label="validation ELBO")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("nats per data point")
+    beta_axis = ax.twinx()
+    beta_axis.plot(epochs, [r["beta"] for r in records], color="grey", linestyle="--", label="beta (right axis)")
+    beta_axis.set_ylabel("beta")
+    beta_axis.set_ylim(0, 1.05)
+    handles = ax.get_legend_handles_labels()[0] + beta_axis.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+    return Path(path)

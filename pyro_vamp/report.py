@@ -1,0 +1,92 @@
+"""``report.md`` of an evaluated run, and the Table-1-style comparison of several runs."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from .config import TrainConfig
+from .errors import InputError
+from .run import EVAL_FILE, REPORT_FILE, read_metrics, read_run_record
+
+FIGURE_TITLES = {
+    "samples": "Samples from the model (paper Fig. 4)",
+    "reconstructions": "Test images (odd rows) and their reconstructions (even rows) (Fig. 5)",
+    "pseudo_inputs": "Pseudo-inputs (Fig. 3, bottom)",
+    "pseudo_input_samples": "Images generated from the first pseudo-inputs, each row: u_k then samples (Fig. 3, top)",
+    "ll_histogram": "Per-point test log-likelihoods (Fig. 6)",
+    "training_curves": "Training objective, validation ELBO and beta per epoch",
+}
+
+
+def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths: dict) -> Path:
+    """Write ``RUN_DIR/report.md``: the numbers of ``summary`` and the figures."""
+    units = ", ".join(f"{site}: {n} / {config.latent_dim}" for site, n in summary["active_units"].items())
+    lines = [
+        f"# {config.dataset}: {config.model} + {config.prior} prior",
+        "",
+        f"Best checkpoint (epoch {summary['epoch']}), {summary['split']} split, {summary['n_points']} points, "
+        f"{summary['samples']} importance samples per point, {summary['seconds']:.1f} s on {summary['device']}.",
+        "",
+        "| quantity | value |",
+        "|---|---|",
+        f"| log-likelihood ln p(x) (nats) | {summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f} |",
+        f"| ELBO (nats) | {summary['test_elbo']:.2f} |",
+        f"| reconstruction E_q ln p(x\\|z) (nats) | {summary['reconstruction']:.2f} |",
+        f"| KL term (nats) | {summary['kl']:.2f} |",
+        f"| bits per dimension | {summary['bits_per_dim']:.4f} |",
+        f"| active units | {units} |",
+        "",
+    ]
+    for name, path in figure_paths.items():
+        lines += [f"## {FIGURE_TITLES[name]}", "", f"![{name}]({Path(path).name})", ""]
+    path = Path(run_dir) / REPORT_FILE
+    path.write_text("\n".join(lines))
+    return path
+
+
+COLUMNS = ("dataset", "model", "prior", "K", "metric", "value", "active units", "points", "epochs", "train s",
+           "eval s")
+
+
+def comparison_rows(run_dirs) -> list[dict]:
+    """One row per evaluated run folder, Table-1 style: ln p(x) for binary data, bits per
+    dimension for grey (discretised logistic) data."""
+    rows = []
+    for run_dir in run_dirs:
+        record = read_run_record(run_dir)
+        path = Path(run_dir) / EVAL_FILE
+        if not path.is_file():
+            raise InputError(f"{run_dir} has no {EVAL_FILE}; run pyro-vamp eval {run_dir} first")
+        try:
+            summary = json.loads(path.read_text())
+        except ValueError as err:
+            raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again")
+        config, grey = record["config"], record["data"]["likelihood"] == "logistic"
+        metrics = read_metrics(run_dir)
+        rows.append({
+            "dataset": config["dataset"], "model": config["model"], "prior": config["prior"],
+            "K": config["components"] if config["prior"] != "standard" else "",
+            "metric": "bits/dim" if grey else "ln p(x)",
+            "value": f"{summary['bits_per_dim']:.4f}" if grey else f"{summary['test_ll']:.2f}",
+            "active units": "/".join(str(n) for n in summary["active_units"].values()),
+            "points": f"{summary['n_points']} x {summary['samples']}",
+            "epochs": len(metrics),
+            "train s": f"{sum(r['seconds'] for r in metrics):.0f}",
+            "eval s": f"{summary['seconds']:.0f}",
+        })
+    return sorted(rows, key=lambda r: (r["dataset"], r["model"], r["prior"], str(r["K"])))
+
+
+def format_markdown(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def format_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
