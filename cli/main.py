@@ -218,21 +218,43 @@ def compare(run_dirs, fmt, out):
         click.echo(text, nl=False)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder to look in.")
-def datasets(data_dir):
-    """List the datasets, where their files are looked for, and whether they are present."""
-    from pyro_vamp.data import DATASETS, file_locations
+@click.pass_context
+def datasets(ctx, data_dir):
+    """List the datasets, their files, where they are looked for, and whether they are present."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pyro_vamp.data import DATASETS, data_folder, file_locations
 
-    table = Table(title="datasets")
-    for column in ("name", "files", "looked for at", "status", "about"):
+    table = Table(title=f"datasets (data folder: {data_folder(data_dir)})")
+    for column in ("name", "files", "size", "status", "about"):
         table.add_column(column)
     for name, info in DATASETS.items():
-        paths = file_locations(name, data_dir)
-        present = all(p.is_file() for p in paths)
-        table.add_row(name, ", ".join(info.files), "\n".join(str(p) for p in paths),
-                      "[green]present[/]" if present else "[red]missing[/]", info.description)
+        found = file_locations(name, data_dir)
+        sizes = [f"{path.stat().st_size / 2**20:.1f} MiB" if path else "-" for _, path in found]
+        present = all(path for _, path in found)
+        status = "[green]present[/]" if present else f"[red]missing[/]: pyro-vamp datasets download {name}"
+        table.add_row(name, "\n".join(file for file, _ in found), "\n".join(sizes), status, info.description)
     stdout.print(table)
+
+
+@datasets.command()
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder to save into [default: the data folder].")
+@click.option("--mirror", help="Fetch NAME's files from MIRROR/FILE instead of their published addresses.")
+@click.option("--allow-unverified", is_flag=True, help="Fetch files that have no recorded checksum.")
+def download(name, data_dir, mirror, allow_unverified):
+    """Fetch a dataset's published files, verifying each against its recorded checksum."""
+    from pyro_vamp.data import DATASETS, download_dataset
+    from pyro_vamp.data.download import sha256
+
+    info = DATASETS.get(name)
+    paths = download_dataset(name, data_dir, mirror, allow_unverified, progress=True)
+    for file, path in zip(info.files if info else (), paths):
+        check = file.known_hash or "no recorded checksum"
+        stderr.print(f"{path}  sha256:{sha256(path)}  (verified against {check})")
+    stderr.print(f"{name}: {len(paths)} file(s) ready")
 
 
 def main(argv=None) -> int:

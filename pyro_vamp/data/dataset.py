@@ -94,6 +94,14 @@ class ImageDataset:
                             extra=self.extra, **moved)
 
 
+def grey_to_levels(images) -> torch.Tensor:
+    """Grey values in [0, 1] (a numpy array) -> uint8 levels round(255 v): how float-valued
+    published files are stored (for dynamic binarisation the levels are the Bernoulli means)."""
+    import numpy as np
+
+    return torch.from_numpy(np.rint(np.asarray(images) * 255).astype(np.uint8))
+
+
 def binarize_once(grey: torch.Tensor, seed: int) -> torch.Tensor:
     """Fixed binarisation of ``[N, D]`` uint8 grey levels: x ~ Bernoulli(v / 255) with a seeded generator."""
     generator = torch.Generator().manual_seed(seed)

@@ -1,8 +1,8 @@
 """Unpickling that admits numpy arrays and nothing else.
 
 Published dataset pickles (Frey Faces, Histopathology) are plain pickles of numpy
-arrays. A pickle can run arbitrary code, so these files are read with an
-unpickler that only resolves the few numpy globals an array needs.
+arrays in a list or a dict. A pickle can run arbitrary code, so these files are read
+with an unpickler that only resolves the few globals an array needs.
 """
 
 import io
@@ -33,20 +33,23 @@ class _ArrayUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_arrays(path: Path) -> list[np.ndarray]:
-    """The numpy arrays in a pickle holding an array or a list / tuple / dict of arrays.
-
-    Raises :class:`~pyro_vamp.errors.InputError` for anything else (other objects,
-    object arrays, a truncated or non-pickle file).
-    """
+def loads_arrays(data: bytes, source: str) -> dict | list:
+    """Unpickle ``data`` (from ``source``, named in errors): a numpy array, or a list / tuple /
+    dict of them, returned as a list or a dict of arrays. Anything else is an :class:`InputError`."""
     try:
-        data = _ArrayUnpickler(io.BytesIO(Path(path).read_bytes()), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise InputError(f"{path}: not a pickle of numpy arrays ({err}); replace the file with the published one")
-    items = list(data.values()) if isinstance(data, dict) else data
-    items = [items] if isinstance(items, np.ndarray) else items
-    if not isinstance(items, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in items):
-        raise InputError(f"{path}: the pickle holds {type(data).__name__}, not numpy arrays; replace the file")
-    if any(a.dtype == object for a in items):
-        raise InputError(f"{path}: the pickle holds an object array; replace the file with the published one")
-    return list(items)
+        content = _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise InputError(f"{source}: not a pickle of numpy arrays ({err}); replace the file with the published one")
+    items = [content] if isinstance(content, np.ndarray) else content
+    values = list(items.values()) if isinstance(items, dict) else items
+    if not isinstance(values, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in values):
+        raise InputError(f"{source}: the pickle holds {type(content).__name__}, not numpy arrays; replace the file")
+    if any(a.dtype == object for a in values):
+        raise InputError(f"{source}: the pickle holds an object array; replace the file with the published one")
+    return dict(items) if isinstance(items, dict) else list(values)
+
+
+def load_arrays(path: Path) -> list[np.ndarray]:
+    """The numpy arrays in the pickle file ``path`` (a dict's values in order)."""
+    content = loads_arrays(Path(path).read_bytes(), str(path))
+    return list(content.values()) if isinstance(content, dict) else content
