@@ -19,7 +19,8 @@ from pyro_vamp.errors import InputError
 from pyro_vamp.models import MODELS
 from pyro_vamp.priors import PRIOR_NAMES
 from pyro_vamp.resources import tune_malloc
-from pyro_vamp.training import TrainingError, TrainingHooks
+from pyro_vamp.optim import OPTIMIZERS
+from pyro_vamp.training import TrainingError, TrainingHooks, TrainingInterrupted
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -95,22 +96,37 @@ def cli():
 @click.option("--device", type=click.Choice(DEVICES), help="[default: auto, CUDA when present]")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset's published files.")
 @click.option("--pseudo-init", type=click.Choice(PSEUDO_INITS), help="VampPrior pseudo-input start. [default: normal]")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="adam, or Adam on per-tensor normalised gradients. "
+              "[default: adam]")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or JSON config file.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-def train(config_file, run_dir, resume, **options):
-    """Train a model; options override the --config file, which overrides the paper defaults."""
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train N runs, OUT/repeat-I with seed and split seed + I (the paper's repeated runs).")
+def train(config_file, run_dir, resume, repeat, **options):
+    """Train a model; options override the --config file, which overrides the paper defaults.
+
+    SIGINT / SIGTERM finish the current step, save, and exit 130 / 143; --resume continues.
+    """
+    import dataclasses
+
     from pyro_vamp.training import train as run_training
 
     config = resolve_config(config_file, options)
-    progress = LazyProgress()
-    try:
-        result = run_training(config, run_dir, resume=resume, hooks=RichTrainingHooks(progress, config.epochs))
-    finally:
-        progress.close()
-    how = "stopped early" if result.stopped_early else "finished"
-    stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
-                 f"at epoch {result.best_epoch}; run folder {result.run_dir}")
+    runs = [(config, Path(run_dir))] if repeat == 1 else [
+        (dataclasses.replace(config, seed=config.seed + i, split_seed=config.split_seed + i),
+         Path(run_dir) / f"repeat-{i}") for i in range(repeat)]
+    for run_config, folder in runs:
+        progress = LazyProgress()
+        try:
+            # with --repeat, --resume continues the runs that have started and starts the others
+            resumed = resume and (repeat == 1 or (folder / "checkpoint-last.pt").exists())
+            result = run_training(run_config, folder, resume=resumed, hooks=RichTrainingHooks(progress, run_config.epochs))
+        finally:
+            progress.close()
+        how = "stopped early" if result.stopped_early else "finished"
+        stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
+                     f"at epoch {result.best_epoch}; run folder {result.run_dir}")
 
 
 @cli.command(name="eval")
@@ -268,8 +284,11 @@ def main(argv=None) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
+    except TrainingInterrupted as stop:
+        click.echo(f"interrupted: {stop}", err=True)
+        return stop.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
-        stderr.print("interrupted")
+        click.echo("interrupted", err=True)
         return 130
     except InputError as err:
         click.echo(f"error: {err}", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .models import MODELS
+from .optim import OPTIMIZERS
 from .priors import PRIOR_NAMES
 
 if sys.version_info >= (3, 11):
@@ -27,6 +28,7 @@ class TrainConfig:
     N(mean, std) (the original code's values); ``data`` starts them at random training images.
     ``split_seed`` selects the random train/val/test split of datasets that have one.
     ``early_stopping`` is the look-ahead in epochs after warm-up (0 turns it off).
+    ``optimizer``: ``adam``, or ``adam-normalized`` (Adam on per-tensor normalised gradients).
     """
 
     dataset: str = "mnist5k"
@@ -45,13 +47,14 @@ class TrainConfig:
     latent_dim: int = 40
     hidden: int = 300
     pseudo_init: str = "normal"
+    optimizer: str = "adam"
 
     def validate(self) -> "TrainConfig":
         """Check every value; raise :class:`InputError` naming the first bad one."""
         from .data import DATASETS
 
         choices = {"dataset": tuple(DATASETS), "model": tuple(MODELS), "prior": PRIOR_NAMES,
-                   "device": DEVICES, "pseudo_init": PSEUDO_INITS}
+                   "device": DEVICES, "pseudo_init": PSEUDO_INITS, "optimizer": OPTIMIZERS}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise InputError(f"{key} {getattr(self, key)!r} is not one of: {', '.join(allowed)}")

@@ -45,7 +45,7 @@ def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int =
     means = {name: [] for name in model.latent_sites}
     done = 0
     with model.prior.frozen(), pyro.validation_enabled(False):
-        for x in split.batches(points_per_batch, shuffle=False):
+        for x in split.batches(points_per_batch):
             estimate = importance_sample(model.model, model.guide, x, num_samples, chunk)
             for key in results:
                 results[key].append(getattr(estimate, key))

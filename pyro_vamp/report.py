@@ -45,37 +45,64 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
     return path
 
 
-COLUMNS = ("dataset", "model", "prior", "K", "metric", "value", "active units", "points", "epochs", "train s",
-           "eval s")
+COLUMNS = ("dataset", "model", "prior", "K", "metric", "value", "active units", "points", "runs", "epochs",
+           "train s", "eval s")
+
+
+def _read_run(run_dir) -> dict:
+    record = read_run_record(run_dir)
+    path = Path(run_dir) / EVAL_FILE
+    if not path.is_file():
+        raise InputError(f"{run_dir} has no {EVAL_FILE}; run pyro-vamp eval {run_dir} first")
+    try:
+        summary = json.loads(path.read_text())
+    except ValueError as err:
+        raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again")
+    config, grey = record["config"], record["data"]["likelihood"] == "logistic"
+    metrics = read_metrics(run_dir)
+    return {
+        "key": (config["dataset"], config["model"], config["prior"],
+                config["components"] if config["prior"] != "standard" else ""),
+        "grey": grey,
+        "value": summary["bits_per_dim"] if grey else summary["test_ll"],
+        "units": "/".join(str(n) for n in summary["active_units"].values()),
+        "points": f"{summary['n_points']} x {summary['samples']}",
+        "epochs": len(metrics),
+        "train_s": sum(r["seconds"] for r in metrics),
+        "eval_s": summary["seconds"],
+    }
+
+
+def _mean_std(values: list[float], digits: int) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def comparison_rows(run_dirs) -> list[dict]:
-    """One row per evaluated run folder, Table-1 style: ln p(x) for binary data, bits per
-    dimension for grey (discretised logistic) data."""
-    rows = []
+    """One row per (dataset, model, prior, K), Table-1 style: ln p(x) for binary data, bits per
+    dimension for grey (discretised logistic) data; repeated runs give mean ± standard deviation."""
+    groups: dict[tuple, list[dict]] = {}
     for run_dir in run_dirs:
-        record = read_run_record(run_dir)
-        path = Path(run_dir) / EVAL_FILE
-        if not path.is_file():
-            raise InputError(f"{run_dir} has no {EVAL_FILE}; run pyro-vamp eval {run_dir} first")
-        try:
-            summary = json.loads(path.read_text())
-        except ValueError as err:
-            raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again")
-        config, grey = record["config"], record["data"]["likelihood"] == "logistic"
-        metrics = read_metrics(run_dir)
+        run = _read_run(run_dir)
+        groups.setdefault(run["key"], []).append(run)
+    rows = []
+    for key, runs in sorted(groups.items(), key=lambda item: tuple(str(k) for k in item[0])):
+        grey = runs[0]["grey"]
         rows.append({
-            "dataset": config["dataset"], "model": config["model"], "prior": config["prior"],
-            "K": config["components"] if config["prior"] != "standard" else "",
+            "dataset": key[0], "model": key[1], "prior": key[2], "K": key[3],
             "metric": "bits/dim" if grey else "ln p(x)",
-            "value": f"{summary['bits_per_dim']:.4f}" if grey else f"{summary['test_ll']:.2f}",
-            "active units": "/".join(str(n) for n in summary["active_units"].values()),
-            "points": f"{summary['n_points']} x {summary['samples']}",
-            "epochs": len(metrics),
-            "train s": f"{sum(r['seconds'] for r in metrics):.0f}",
-            "eval s": f"{summary['seconds']:.0f}",
+            "value": _mean_std([r["value"] for r in runs], 4 if grey else 2),
+            "active units": ", ".join(sorted({r["units"] for r in runs})),
+            "points": ", ".join(sorted({r["points"] for r in runs})),
+            "runs": len(runs),
+            "epochs": _mean_std([r["epochs"] for r in runs], 0),
+            "train s": _mean_std([r["train_s"] for r in runs], 0),
+            "eval s": _mean_std([r["eval_s"] for r in runs], 0),
         })
-    return sorted(rows, key=lambda r: (r["dataset"], r["model"], r["prior"], str(r["K"])))
+    return rows
 
 
 def format_markdown(rows: list[dict]) -> str:

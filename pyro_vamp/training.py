@@ -3,14 +3,21 @@
 The loss of a batch is Pyro's ``Trace_ELBO`` of the model and guide, whose latent sites
 are scaled by beta = min(1, epoch / warmup) (epochs counted from 1): exactly
 -(ln p(x|z) + beta (ln p(z) - ln q(z|x))) per point (paper eq. 2 with warm-up). The
-gradient step is a ``torch.optim.Adam`` over the model's parameters (all of them are
+gradient step is a torch optimiser over the model's parameters (all of them are
 registered with ``pyro.module`` too), which is Pyro's documented pattern for custom
 training loops and costs less per step than ``pyro.infer.SVI`` with a Pyro optimiser.
+
+Safety: checkpoints are written atomically after every epoch and hold every RNG state, so
+``resume=True`` continues bit for bit on a CPU; SIGINT / SIGTERM finish the current step,
+save a checkpoint inside the epoch and raise :class:`TrainingInterrupted`; a NaN or Inf
+loss or gradient raises :class:`TrainingError` before anything is saved.
 """
 
 import json
 import math
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +30,28 @@ from pyro.infer import Trace_ELBO
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
+from .early_stopping import EarlyStopping
 from .errors import InputError
+from .optim import make_optimizer
 from .run import BEST_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, build_model, resolve_device, write_run_config
 
 VALIDATION_BATCH = 1000
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (a NaN or Inf loss); the best checkpoint is left as it was."""
+    """Training cannot go on (a NaN or Inf loss or gradient); the checkpoints are left as they were."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM arrived; the current step finished and a checkpoint was saved.
+
+    ``exit_code`` is 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, signum: int, epoch: int, step: int, path: Path):
+        self.exit_code = 128 + signum
+        super().__init__(f"{signal.Signals(signum).name} at epoch {epoch}, step {step}: saved {path}; "
+                         "continue with --resume")
 
 
 def warmup_beta(epoch: int, warmup: int) -> float:
@@ -86,7 +107,7 @@ def validation_elbo(model, split, batch_size: int = VALIDATION_BATCH) -> float:
     elbo = Trace_ELBO()
     total = 0.0
     with model.prior.frozen():
-        for x in split.batches(batch_size, shuffle=False):
+        for x in split.batches(batch_size):
             total += elbo.loss(model.model, model.guide, x)
     return -total / len(split)
 
@@ -99,6 +120,32 @@ def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
         diff = sorted(k for k in current if saved_config.get(k) != current[k])
         raise InputError(f"--resume: {path} was trained with other settings ({', '.join(diff)}); "
                          "use the same options or a new --out folder")
+
+
+class _StopSignals:
+    """While active, SIGINT and SIGTERM only set ``received``; the loop checks it after each step."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _finite_gradients(parameters) -> bool:
+    grads = [p.grad for p in parameters if p.grad is not None]
+    return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()) if grads else True
 
 
 def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
@@ -125,60 +172,84 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
     pyro.clear_param_store()
     model = build_model(config, dataset.input_dim, dataset.likelihood, dataset.pseudo_init,
                         dataset.train.unit_interval()).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    parameters = list(model.parameters())
+    optimizer = make_optimizer(config.optimizer, parameters, config.lr)
     shuffle = torch.Generator().manual_seed(config.seed)
-
-    start, best_val, best_epoch = 1, -math.inf, 0
+    stopper = EarlyStopping(config.early_stopping, config.warmup)
+    start, in_epoch, history = 1, None, []
     if resume:
         state = load_checkpoint(last_path, map_location=device)
         _check_resumable(state["config"], config, last_path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise InputError(f"{last_path} does not match this model ({str(err).splitlines()[0]}); "
+                             "use a new --out folder")
         _set_rng_state(state["rng"], shuffle)
-        start, best_val, best_epoch = state["epoch"] + 1, state["best_val_elbo"], state["best_epoch"]
+        stopper = EarlyStopping.from_state_dict(state["early_stopping"])
+        history, in_epoch = state["metrics"], state.get("in_epoch")
+        start = state["epoch"] + 1 if in_epoch is None else state["epoch"]
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / METRICS_FILE).write_text("")
     write_run_config(run_dir, config, dataset, device)
+    (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
+
+    def checkpoint(epoch: int, position: dict | None) -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "config": config.to_dict(), "rng": _rng_state(shuffle), "early_stopping": stopper.state_dict(),
+                "metrics": history, "in_epoch": position}
 
     loss_fn = Trace_ELBO().differentiable_loss
-    stopped_early = False
-    epoch = start - 1
-    for epoch in range(start, config.epochs + 1):
-        beta = warmup_beta(epoch, config.warmup)
-        began = time.perf_counter()
-        hooks.start_epoch(epoch, math.ceil(len(dataset.train) / config.batch_size), beta)
-        total = 0.0
-        model.train()
-        with pyro.validation_enabled(False):
-            for step, x in enumerate(dataset.train.batches(config.batch_size, shuffle=True, generator=shuffle), 1):
-                loss = loss_fn(model.model, model.guide, x, beta) / x.shape[0]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise TrainingError(f"the loss became {value} at epoch {epoch}, step {step}; training stopped "
-                                        f"and {run_dir / BEST_CHECKPOINT} is unchanged (try a lower --lr)")
-                optimizer.step()
-                total += value * x.shape[0]
-                hooks.step(value)
-        model.eval()
-        val_elbo = validation_elbo(model, dataset.val)
-        improved = val_elbo > best_val
-        if improved:
-            best_val, best_epoch = val_elbo, epoch
-        record = {"epoch": epoch, "beta": beta, "train_loss": total / len(dataset.train), "val_elbo": val_elbo,
-                  "best_val_elbo": best_val, "seconds": time.perf_counter() - began}
-        with open(run_dir / METRICS_FILE, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                 "best_val_elbo": best_val, "best_epoch": best_epoch, "config": config.to_dict(),
-                 "rng": _rng_state(shuffle)}
-        if improved:
-            save_checkpoint(state, run_dir / BEST_CHECKPOINT)
-        save_checkpoint(state, last_path)
-        hooks.end_epoch(record)
-        if config.early_stopping and epoch > config.warmup and epoch - max(best_epoch, config.warmup) >= config.early_stopping:
-            stopped_early = True
-            break
-    return TrainResult(epoch, best_epoch, best_val, stopped_early, run_dir)
+    num_steps = math.ceil(len(dataset.train) / config.batch_size)
+    stopped_early, epoch = False, start - 1
+    with _StopSignals() as signals:
+        for epoch in range(start, config.epochs + 1):
+            beta = warmup_beta(epoch, config.warmup)
+            if in_epoch is not None:  # finish the epoch an interrupt cut short
+                order, first, total, seconds = in_epoch["order"], in_epoch["next_step"], in_epoch["loss_sum"], \
+                    in_epoch["seconds"]
+                in_epoch = None
+            else:
+                order, first, total, seconds = torch.randperm(len(dataset.train), generator=shuffle), 0, 0.0, 0.0
+            began = time.perf_counter()
+            hooks.start_epoch(epoch, num_steps, beta)
+            model.train()
+            with pyro.validation_enabled(False):
+                batches = dataset.train.batches(config.batch_size, order, start=first)
+                for step, x in enumerate(batches, first + 1):
+                    loss = loss_fn(model.model, model.guide, x, beta) / x.shape[0]
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    value = loss.item()
+                    if not math.isfinite(value) or not _finite_gradients(parameters):
+                        what = f"the loss became {value}" if not math.isfinite(value) else "a gradient became NaN or Inf"
+                        raise TrainingError(f"{what} at epoch {epoch}, step {step}; training stopped and "
+                                            f"the checkpoints in {run_dir} are unchanged (try a lower --lr)")
+                    optimizer.step()
+                    total += value * x.shape[0]
+                    hooks.step(value)
+                    if signals.received is not None and step < num_steps:
+                        position = {"order": order, "next_step": step, "loss_sum": total,
+                                    "seconds": seconds + time.perf_counter() - began}
+                        save_checkpoint(checkpoint(epoch, position), last_path)
+                        raise TrainingInterrupted(signals.received, epoch, step, last_path)
+            model.eval()
+            val_elbo = validation_elbo(model, dataset.val)
+            improved = stopper.update(epoch, val_elbo)
+            record = {"epoch": epoch, "beta": beta, "train_loss": total / len(dataset.train), "val_elbo": val_elbo,
+                      "best_val_elbo": stopper.best_value, "seconds": seconds + time.perf_counter() - began}
+            history.append(record)
+            with open(run_dir / METRICS_FILE, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            state = checkpoint(epoch, None)
+            if improved:
+                save_checkpoint(state, run_dir / BEST_CHECKPOINT)
+            save_checkpoint(state, last_path)
+            hooks.end_epoch(record)
+            if signals.received is not None:
+                raise TrainingInterrupted(signals.received, epoch, num_steps, last_path)
+            if stopper.should_stop(epoch):
+                stopped_early = True
+                break
+    return TrainResult(epoch, stopper.best_epoch, stopper.best_value, stopped_early, run_dir)

@@ -62,6 +62,7 @@ def test_eval_json_then_sample_then_compare(run_dir, tmp_path):
         assert image.size == (5 * 30 + 2, 2 * 30 + 2)
     table = pyro_vamp("compare", run_dir, "--format", "csv").stdout.splitlines()
     assert table[0].startswith("dataset,model,prior") and table[1].startswith("mnist5k,vae,vamp,10,ln p(x),")
+    assert table[1].split(",")[8:10] == ["1", "2"]  # one run of two epochs
 
 
 def test_resume_continues_and_a_finished_run_is_never_overwritten(run_dir, tmp_path):

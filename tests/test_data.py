@@ -53,8 +53,11 @@ def test_grey_encoding_is_bin_centres():
 
 def test_batches_cover_the_split_once():
     split = Split(torch.arange(250, dtype=torch.uint8).reshape(250, 1), "grey")
-    rows = torch.cat(list(split.batches(100, shuffle=True, generator=torch.Generator().manual_seed(0))))
+    order = torch.randperm(250, generator=torch.Generator().manual_seed(0))
+    rows = torch.cat(list(split.batches(100, order)))
     assert sorted(((rows * 256) - 0.5).round().long().flatten().tolist()) == list(range(250))
+    rest = torch.cat(list(split.batches(100, order, start=1)))  # an interrupted epoch goes on at batch 1
+    assert torch.equal(rest, rows[100:])
 
 
 def test_split_indices_are_disjoint_and_reproducible():

@@ -9,9 +9,10 @@ from pyro_vamp.errors import InputError
 from pyro_vamp.report import comparison_rows, format_csv, format_markdown, write_report
 
 
-def make_run(folder, prior, likelihood, ll, bpd, units, components=500):
+def make_run(folder, prior, likelihood, ll, bpd, units, components=500, dataset=None):
     folder.mkdir()
-    config = TrainConfig(prior=prior, components=components).to_dict()
+    dataset = dataset or ("frey-faces" if likelihood == "logistic" else "mnist5k")
+    config = TrainConfig(prior=prior, components=components, dataset=dataset).to_dict()
     (folder / "config.json").write_text(json.dumps({"config": config, "data": {"likelihood": likelihood}}))
     (folder / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "seconds": 1.5}) + "\n" for e in (1, 2)))
     summary = {"test_ll": ll, "bits_per_dim": bpd, "active_units": units, "n_points": 500, "samples": 5000,
@@ -26,15 +27,23 @@ def test_compare_table(tmp_path):
             make_run(tmp_path / "c", "vamp", "logistic", -850.0, 4.38291, {"z2": 40, "z1": 40})]
     rows = comparison_rows(runs)
     assert format_markdown(rows) == (
-        "| dataset | model | prior | K | metric | value | active units | points | epochs | train s | eval s |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
-        "| mnist5k | hvae | standard |  | ln p(x) | -100.56 | 8/25 | 500 x 5000 | 2 | 3 | 12 |\n"
-        "| mnist5k | hvae | vamp | 500 | ln p(x) | -97.17 | 12/30 | 500 x 5000 | 2 | 3 | 12 |\n"
-        "| mnist5k | hvae | vamp | 500 | bits/dim | 4.3829 | 40/40 | 500 x 5000 | 2 | 3 | 12 |\n"
+        "| dataset | model | prior | K | metric | value | active units | points | runs | epochs | train s | eval s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| frey-faces | hvae | vamp | 500 | bits/dim | 4.3829 | 40/40 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
+        "| mnist5k | hvae | standard |  | ln p(x) | -100.56 | 8/25 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
+        "| mnist5k | hvae | vamp | 500 | ln p(x) | -97.17 | 12/30 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
     )
     csv_lines = format_csv(rows).splitlines()
-    assert csv_lines[0] == "dataset,model,prior,K,metric,value,active units,points,epochs,train s,eval s"
-    assert csv_lines[1] == "mnist5k,hvae,standard,,ln p(x),-100.56,8/25,500 x 5000,2,3,12"
+    assert csv_lines[0] == "dataset,model,prior,K,metric,value,active units,points,runs,epochs,train s,eval s"
+    assert csv_lines[2] == "mnist5k,hvae,standard,,ln p(x),-100.56,8/25,500 x 5000,1,2,3,12"
+
+
+def test_repeated_runs_give_mean_and_standard_deviation(tmp_path):
+    runs = [make_run(tmp_path / f"r{i}", "vamp", "logistic", 0.0, bpd, {"z2": 40, "z1": 40}, dataset="frey-faces")
+            for i, bpd in enumerate((4.40, 4.42, 4.47))]
+    (row,) = comparison_rows(runs)
+    # mean 4.43, sample standard deviation sqrt(((-.03)^2 + (-.01)^2 + .04^2) / 2) = 0.0361
+    assert row["value"] == "4.4300 ± 0.0361" and row["runs"] == 3
 
 
 def test_compare_needs_an_evaluated_run(tmp_path):

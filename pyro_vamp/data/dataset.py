@@ -51,13 +51,13 @@ class Split:
             return self.images.float() / 255
         return self.as_float()
 
-    def batches(self, batch_size: int, shuffle: bool, generator: torch.Generator | None = None):
-        """Yield float batches ``[B, D]`` (the last one may be smaller)."""
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, start: int = 0):
+        """Yield float batches ``[B, D]`` of the rows in ``order`` (default: as stored), from batch
+        number ``start`` on (to continue an interrupted epoch); the last batch may be smaller."""
+        order = torch.arange(len(self)) if order is None else order
         order = order.to(self.images.device)
-        for start in range(0, n, batch_size):
-            yield self.as_float(order[start : start + batch_size])
+        for first in range(start * batch_size, len(self), batch_size):
+            yield self.as_float(order[first : first + batch_size])
 
 
 @dataclass
