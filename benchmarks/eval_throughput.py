@@ -64,7 +64,7 @@ def flops_per_point(model, x: torch.Tensor, rows: int) -> float:
 def throughput(name: str, points: int, samples: int, device: torch.device) -> dict:
     model = build(name, device)
     split = load_dataset("mnist5k").test.subset(torch.arange(points)).to(device)
-    rows = rows_per_chunk(device, bytes_per_row(784, 300, 500))
+    rows = rows_per_chunk(device, bytes_per_row(model))
     evaluate_model(model, split.subset(torch.arange(2)), 50, max_rows=rows)  # warm-up
     _sync(device)
     began = time.perf_counter()
@@ -92,7 +92,7 @@ def peak_memory_child(name: str, samples: int, points: int) -> None:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets VmHWM, the peak resident set size
     before = _resident_mib("VmRSS:")
-    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(784, 300, 500)))
+    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model)))
     print(json.dumps({"before_mib": before, "peak_mib": _resident_mib("VmHWM:")}))
 
 

@@ -1,7 +1,8 @@
-"""``pyro-vamp train / eval / sample / datasets``: parse options, call the library, print.
+"""``pyro-vamp train / eval / sample / compare / datasets``: parse options, call the library, print.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 an unexpected
-failure (one line; set PYRO_VAMP_DEBUG=1 for the traceback), 130 interrupted.
+failure (one line; set PYRO_VAMP_DEBUG=1 for the traceback), 130 / 143 interrupted by
+SIGINT / SIGTERM (training saves a checkpoint first).
 """
 
 import json
@@ -18,8 +19,8 @@ from pyro_vamp.config import DEVICES, PSEUDO_INITS, resolve_config
 from pyro_vamp.errors import InputError
 from pyro_vamp.models import MODELS
 from pyro_vamp.priors import PRIOR_NAMES
-from pyro_vamp.resources import tune_malloc
 from pyro_vamp.optim import OPTIMIZERS
+from pyro_vamp.resources import tune_malloc
 from pyro_vamp.training import TrainingError, TrainingHooks, TrainingInterrupted
 
 stderr = Console(stderr=True)

@@ -129,8 +129,7 @@ def evaluate_run(run_dir: Path | str, num_samples: int = 5000, split: str = "tes
     data = data.to(device)
     torch.manual_seed(seed)
     run.model.eval()
-    components = getattr(run.model.prior, "num_components", 1)
-    rows = rows_per_chunk(device, bytes_per_row(dataset.input_dim, config.hidden, components), max_memory)
+    rows = rows_per_chunk(device, bytes_per_row(run.model), max_memory)
     result = evaluate_model(run.model, data, num_samples, max_rows=rows, progress=progress)
     summary = {
         "dataset": config.dataset, "model": config.model, "prior": config.prior, "split": split,

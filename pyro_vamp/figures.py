@@ -6,7 +6,6 @@ matplotlib's Agg backend."""
 from pathlib import Path
 
 import torch
-from pyro import poutine
 
 from .images import save_image_grid
 from .priors import VampPrior
@@ -26,24 +25,16 @@ def _pyplot():
 
 
 @torch.no_grad()
-def reconstructions(model, x: torch.Tensor) -> torch.Tensor:
-    """Mean of p(x | z) for z ~ q(z | x): ``[N, D] -> [N, D]``."""
-    guide_trace = poutine.trace(model.guide).get_trace(x)
-    return poutine.replay(model.model, trace=guide_trace)(x).mean
-
-
-@torch.no_grad()
 def pseudo_input_samples(model, component: int, num: int) -> torch.Tensor:
     """Images generated from one VampPrior component: z_top ~ q(z | u_k), then the rest of the
-    generative model; returns decoder means ``[num, D]`` (paper Fig. 3, top)."""
+    generative model; returns images ``[num, D]`` (paper Fig. 3, top)."""
     prior = model.prior
     if not isinstance(prior, VampPrior):
         raise ValueError("only a VampPrior has pseudo-inputs")
     if not 0 <= component < prior.num_components:
         raise ValueError(f"pseudo-input {component} does not exist: choose 0 to {prior.num_components - 1}")
     loc, scale = model.top_encoder(prior.pseudo_inputs[component : component + 1])
-    z = loc + scale * torch.randn(num, loc.shape[-1], device=loc.device)
-    return poutine.condition(model.model, data={model.latent_sites[0]: z})(None, num=num).mean
+    return model.decode_from_top(loc + scale * torch.randn(num, loc.shape[-1], device=loc.device))
 
 
 def save_pseudo_input_samples(model, components, num: int, image_shape, path: Path) -> Path:
@@ -55,7 +46,7 @@ def save_pseudo_input_samples(model, components, num: int, image_shape, path: Pa
 
 def save_reconstructions(model, x: torch.Tensor, image_shape, path: Path, per_row: int = 10) -> Path:
     """Rows of ``per_row`` test images, each followed by a row of their reconstructions (Fig. 5)."""
-    recon = reconstructions(model, x)
+    recon = model.reconstruct(x)
     rows = []
     for start in range(0, x.shape[0], per_row):
         rows += [x[start : start + per_row], recon[start : start + per_row]]

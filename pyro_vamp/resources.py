@@ -57,10 +57,10 @@ def available_memory(device: torch.device) -> int:
     return 4 * 1024**3
 
 
-def bytes_per_row(input_dim: int, hidden: int, num_components: int) -> int:
-    """A generous estimate of the evaluation memory per (sample, data point) row: the float32
-    activations of the MLPs and the likelihood, and the float64 [rows, K] mixture terms."""
-    return 4 * (4 * input_dim + 16 * hidden) + 8 * 4 * num_components
+def bytes_per_row(model) -> int:
+    """A generous estimate of the evaluation memory per (sample, data point) row: the model's
+    activations (``model.eval_bytes_per_sample``) and the float64 [rows, K] mixture terms."""
+    return model.eval_bytes_per_sample + 8 * 4 * getattr(model.prior, "num_components", 1)
 
 
 def rows_per_chunk(device: torch.device, row_bytes: int, max_memory: int | None = None) -> int:

@@ -41,15 +41,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_model(config: TrainConfig, input_dim: int, likelihood: str, pseudo_init: tuple[float, float],
+def build_model(config: TrainConfig, image_shape: tuple[int, int], likelihood: str, pseudo_init: tuple[float, float],
                 train_images: torch.Tensor | None = None) -> LatentVariableModel:
     """The model ``config`` describes. ``train_images`` (``[N, D]`` in [0, 1]) seed the pseudo-inputs of
     ``vamp-data`` and of ``pseudo_init = "data"``; without them (loading a checkpoint, whose weights
     replace them) zeros stand in."""
+    input_dim = image_shape[0] * image_shape[1]
     if train_images is None:
         train_images = torch.zeros(config.components, input_dim)
     return MODELS[config.model](
-        input_dim, likelihood=likelihood, prior=config.prior, latent_dim=config.latent_dim, hidden=config.hidden,
+        input_dim, likelihood=likelihood, image_shape=tuple(image_shape), prior=config.prior, latent_dim=config.latent_dim, hidden=config.hidden,
         num_components=config.components, train_images=train_images,
         pseudo_init="data" if config.pseudo_init == "data" else pseudo_init,
     )
@@ -109,7 +110,7 @@ def load_run(run_dir: Path, which: str = "best", device: torch.device | str = "c
     config = TrainConfig.from_dict(record["config"], str(run_dir / CONFIG_FILE))
     data = record["data"]
     image_shape = tuple(data["image_shape"])
-    model = build_model(config, image_shape[0] * image_shape[1], data["likelihood"], tuple(data["pseudo_init"]))
+    model = build_model(config, image_shape, data["likelihood"], tuple(data["pseudo_init"]))
     name = BEST_CHECKPOINT if which == "best" else LAST_CHECKPOINT
     state = load_checkpoint(run_dir / name)
     try:

@@ -170,7 +170,7 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
     np.random.seed(config.seed)
     random.seed(config.seed)
     pyro.clear_param_store()
-    model = build_model(config, dataset.input_dim, dataset.likelihood, dataset.pseudo_init,
+    model = build_model(config, dataset.image_shape, dataset.likelihood, dataset.pseudo_init,
                         dataset.train.unit_interval()).to(device)
     parameters = list(model.parameters())
     optimizer = make_optimizer(config.optimizer, parameters, config.lr)

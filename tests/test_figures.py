@@ -9,8 +9,8 @@ from PIL import Image
 from pyro_vamp.config import TrainConfig
 from pyro_vamp.data import Split
 from pyro_vamp.evaluation import write_figures
-from pyro_vamp.figures import PLOT_SIZE, pseudo_input_samples, reconstructions
-from pyro_vamp.models import HVAE, VAE
+from pyro_vamp.figures import PLOT_SIZE, pseudo_input_samples
+from pyro_vamp.models import HVAE, VAE, ConvHVAE
 from pyro_vamp.run import METRICS_FILE, LoadedRun
 
 
@@ -24,10 +24,11 @@ def grid_size(n, shape, ncols=None):
 
 
 @pytest.mark.parametrize("shape,likelihood", [((28, 28), "bernoulli"), ((28, 20), "logistic")])
-@pytest.mark.parametrize("model_cls", [VAE, HVAE])
+@pytest.mark.parametrize("model_cls", [VAE, HVAE, ConvHVAE])
 def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_cls):
     d = shape[0] * shape[1]
-    model = model_cls(d, likelihood=likelihood, prior="vamp", num_components=20, latent_dim=3, hidden=8)
+    model = model_cls(d, likelihood=likelihood, prior="vamp", num_components=20, latent_dim=3, hidden=8,
+                      image_shape=shape)
     (tmp_path / METRICS_FILE).write_text('{"epoch": 1, "beta": 0.5, "train_loss": 3.0, "val_elbo": -2.0}\n')
     run = LoadedRun(tmp_path, TrainConfig(), shape, likelihood, model, epoch=1)
     split = Split(torch.randint(0, 256, (60, d), dtype=torch.uint8), "grey")
@@ -61,7 +62,7 @@ def test_reconstruction_of_a_sharp_decoder_returns_its_mean():
         out = model.decoder[1].logits
         out.weight.zero_()
         out.bias.copy_(torch.tensor([-20.0, 20, -20, 20, -20, 20]))
-    recon = reconstructions(model, torch.zeros(3, 6))
+    recon = model.reconstruct(torch.zeros(3, 6))
     assert torch.allclose(recon, torch.tensor([0.0, 1, 0, 1, 0, 1]).expand(3, 6), atol=1e-6)
 
 

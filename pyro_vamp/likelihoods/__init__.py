@@ -1,8 +1,27 @@
 """Likelihoods p(x | z): Bernoulli for binary images, discretised logistic for grey images."""
 
-from .bernoulli import BernoulliHead
-from .discretized_logistic import DiscretizedLogistic, DiscretizedLogisticHead
+import torch
+
+from .bernoulli import BernoulliHead, bernoulli_image
+from .discretized_logistic import DiscretizedLogistic, DiscretizedLogisticHead, logistic_image
 
 LIKELIHOOD_HEADS = {"bernoulli": BernoulliHead, "logistic": DiscretizedLogisticHead}
+#: Parameters per pixel of each likelihood (for convolutional decoders).
+PIXEL_PARAMETERS = {"bernoulli": 1, "logistic": 2}
 
-__all__ = ["LIKELIHOOD_HEADS", "BernoulliHead", "DiscretizedLogistic", "DiscretizedLogisticHead"]
+
+def image_distribution(likelihood: str, params: torch.Tensor):
+    """p(x | z) from per-pixel parameters ``[..., P, D]`` (P from :data:`PIXEL_PARAMETERS`)."""
+    if likelihood == "bernoulli":
+        return bernoulli_image(params[..., 0, :])
+    return logistic_image(params[..., 0, :], params[..., 1, :])
+
+
+__all__ = [
+    "LIKELIHOOD_HEADS",
+    "PIXEL_PARAMETERS",
+    "BernoulliHead",
+    "DiscretizedLogistic",
+    "DiscretizedLogisticHead",
+    "image_distribution",
+]

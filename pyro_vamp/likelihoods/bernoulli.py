@@ -7,6 +7,11 @@ from torch import nn
 from ..layers import he_linear
 
 
+def bernoulli_image(logits: torch.Tensor):
+    """p(x | z) = prod_d Bernoulli(x_d | sigmoid(logits_d)) over the last dim of ``logits`` ``[..., D]``."""
+    return dist.Bernoulli(logits=logits).to_event(1)
+
+
 class BernoulliHead(nn.Module):
     """Decoder output layer: features ``[..., H]`` -> p(x | z) = prod_d Bernoulli(x_d | sigmoid(l_d)).
 
@@ -19,4 +24,4 @@ class BernoulliHead(nn.Module):
         self.logits = he_linear(in_features, data_dim)
 
     def forward(self, h: torch.Tensor):
-        return dist.Bernoulli(logits=self.logits(h)).to_event(1)
+        return bernoulli_image(self.logits(h))

@@ -92,6 +92,13 @@ class DiscretizedLogistic(TorchDistribution):
         return self.loc.clamp(0, 1)
 
 
+def logistic_image(mean: torch.Tensor, log_scale: torch.Tensor):
+    """p(x | z) over the pixels of the last dim, from unconstrained outputs ``[..., D]`` each:
+    loc = sigmoid(mean) clamped to [1/512, 1 - 1/512], scale = exp(hardtanh(log_scale, -4.5, 0))."""
+    loc = torch.sigmoid(mean).clamp(MEAN_MIN, MEAN_MAX)
+    return DiscretizedLogistic(loc, F.hardtanh(log_scale, LOG_SCALE_MIN, LOG_SCALE_MAX).exp()).to_event(1)
+
+
 class DiscretizedLogisticHead(nn.Module):
     """Decoder output layer: features ``[..., H]`` -> p(x | z) over ``[..., D]`` grey pixels.
 
@@ -106,6 +113,4 @@ class DiscretizedLogisticHead(nn.Module):
         self.log_scale = he_linear(in_features, data_dim)
 
     def forward(self, h: torch.Tensor):
-        loc = torch.sigmoid(self.mean(h)).clamp(MEAN_MIN, MEAN_MAX)
-        log_scale = F.hardtanh(self.log_scale(h), LOG_SCALE_MIN, LOG_SCALE_MAX)
-        return DiscretizedLogistic(loc, log_scale.exp()).to_event(1)
+        return logistic_image(self.mean(h), self.log_scale(h))

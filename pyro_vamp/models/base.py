@@ -2,6 +2,7 @@
 
 import pyro
 import torch
+from pyro import poutine
 from torch import nn
 
 from ..likelihoods import LIKELIHOOD_HEADS
@@ -23,6 +24,7 @@ class LatentVariableModel(nn.Module):
     :param input_dim: D, pixels per image.
     :param likelihood: ``"bernoulli"`` or ``"logistic"`` (discretised logistic).
     :param prior: a prior name, a :class:`~pyro_vamp.priors.Prior`, or a function of the top encoder.
+    :param image_shape: (H, W) with H * W = D; needed by the convolutional models.
     :param prior_options: passed to :func:`~pyro_vamp.priors.make_prior` when ``prior`` is a name.
     """
 
@@ -36,13 +38,16 @@ class LatentVariableModel(nn.Module):
         prior: PriorSpec = "standard",
         latent_dim: int = 40,
         hidden: int = 300,
+        image_shape: tuple[int, int] | None = None,
         **prior_options,
     ):
         super().__init__()
         if likelihood not in LIKELIHOOD_HEADS:
             raise ValueError(f"unknown likelihood {likelihood!r}: choose one of {', '.join(LIKELIHOOD_HEADS)}")
+        if image_shape is not None and image_shape[0] * image_shape[1] != input_dim:
+            raise ValueError(f"image_shape {image_shape} does not hold {input_dim} pixels")
         self.input_dim, self.latent_dim, self.hidden = input_dim, latent_dim, hidden
-        self.likelihood = likelihood
+        self.likelihood, self.image_shape = likelihood, image_shape
         self.build_networks()
         self.prior: Prior = resolve_prior(prior, self.top_encoder, latent_dim, input_dim, **prior_options)
 
@@ -70,7 +75,26 @@ class LatentVariableModel(nn.Module):
             raise ValueError("give either data x or the number of samples num")
         return pyro.plate("data", size, dim=-1)
 
+    @property
+    def eval_bytes_per_sample(self) -> int:
+        """Memory the importance sampler needs per (sample, data point) row, generously: float32
+        activations of the MLPs and the likelihood."""
+        return 4 * (4 * self.input_dim + 16 * self.hidden)
+
+    @torch.no_grad()
+    def decode_from_top(self, z_top: torch.Tensor) -> torch.Tensor:
+        """Images from the generative model below a given top latent ``[n, M]``: ``[n, D]``
+        (decoder means E[x | z]; autoregressive models return samples)."""
+        return poutine.condition(self.model, data={self.latent_sites[0]: z_top})(None, num=z_top.shape[0]).mean
+
     @torch.no_grad()
     def sample_images(self, num: int) -> torch.Tensor:
-        """Mean images E[x | z] for z drawn from the generative model: ``[num, D]``."""
-        return self.model(None, num=num).mean
+        """Images for z drawn from the generative model (prior first): ``[num, D]``."""
+        return self.decode_from_top(self.prior().sample((num,)))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Images from p(x | z) for z ~ q(z | x): ``[N, D] -> [N, D]`` (means, or samples for
+        autoregressive models)."""
+        guide_trace = poutine.trace(self.guide).get_trace(x)
+        return poutine.replay(self.model, trace=guide_trace)(x).mean

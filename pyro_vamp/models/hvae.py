@@ -48,9 +48,13 @@ class HVAE(LatentVariableModel):
             with poutine.scale(scale=beta):
                 z2 = pyro.sample("z2", prior)
                 z1 = pyro.sample("z1", dist.Normal(*self.p_z1(z2)).to_event(1))
-            px = self.p_x_out(self.p_x_join(z1, z2))
+            px = self.likelihood_of(x, z1, z2)
             pyro.sample("x", px, obs=x)
         return px
+
+    def likelihood_of(self, x, z1, z2):
+        """p(x | z1, z2) as a distribution over ``[..., D]`` (x is unused: not autoregressive)."""
+        return self.p_x_out(self.p_x_join(z1, z2))
 
     def guide(self, x, beta=1.0, num=None):
         """q(z2 | x) q(z1 | x, z2), scaled by ``beta``; ``x``: ``[N, D]``."""
