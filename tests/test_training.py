@@ -48,10 +48,10 @@ def metrics_without_times(run_dir):
 
 
 class InterruptAt(training.TrainingHooks):
-    """Sends this process SIGINT after ``step`` steps of ``epoch``."""
+    """Sends this process ``signum`` after ``step`` steps of ``epoch``."""
 
-    def __init__(self, epoch, step):
-        self.target, self.epoch, self.steps = (epoch, step), 0, 0
+    def __init__(self, epoch, step, signum=signal.SIGINT):
+        self.target, self.epoch, self.steps, self.signum = (epoch, step), 0, 0, signum
 
     def start_epoch(self, epoch, num_steps, beta):
         self.epoch, self.steps = epoch, 0
@@ -59,14 +59,15 @@ class InterruptAt(training.TrainingHooks):
     def step(self, loss):
         self.steps += 1
         if (self.epoch, self.steps) == self.target:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), self.signum)
 
 
-def test_an_interrupt_inside_an_epoch_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_inside_an_epoch_resumes_exactly(tmp_path, signum, code):
     training.train(TrainConfig(epochs=3, **SMALL), tmp_path / "straight")
-    with pytest.raises(training.TrainingInterrupted, match="SIGINT at epoch 2, step 3") as info:
-        training.train(TrainConfig(epochs=3, **SMALL), tmp_path / "cut", hooks=InterruptAt(2, 3))
-    assert info.value.exit_code == 130
+    with pytest.raises(training.TrainingInterrupted, match=f"{signum.name} at epoch 2, step 3") as info:
+        training.train(TrainConfig(epochs=3, **SMALL), tmp_path / "cut", hooks=InterruptAt(2, 3, signum))
+    assert info.value.exit_code == code
     state = load_checkpoint(tmp_path / "cut" / "checkpoint-last.pt")
     assert state["epoch"] == 2 and state["in_epoch"]["next_step"] == 3
     training.train(TrainConfig(epochs=3, **SMALL), tmp_path / "cut", resume=True)
