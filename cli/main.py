@@ -184,24 +184,16 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 def sample(run_dir, num, out, components, seed, device):
-    """Draw images from the trained generative model (prior, then decoder means) as a PNG grid."""
+    """Draw images from the trained generative model as a PNG grid (decoder means; the PixelCNN samples)."""
     import torch
 
     from pyro_vamp.figures import save_pseudo_input_samples
     from pyro_vamp.images import save_image_grid
-    from pyro_vamp.priors import VampPrior
     from pyro_vamp.run import load_run, resolve_device
 
     run = load_run(run_dir, "best", resolve_device(device))
     torch.manual_seed(seed)
     if components:
-        prior = run.model.prior
-        if not isinstance(prior, VampPrior):
-            raise InputError(f"--pseudo-input needs a VampPrior, but {run_dir} was trained with the "
-                             f"{run.config.prior} prior")
-        if max(components) >= prior.num_components:
-            raise InputError(f"--pseudo-input {max(components)} does not exist: the prior has "
-                             f"{prior.num_components} (0 to {prior.num_components - 1})")
         path = save_pseudo_input_samples(run.model, components, num, run.image_shape,
                                          out or Path(run_dir) / "pseudo_input_samples.png")
         stderr.print(f"wrote {num} samples from each of pseudo-inputs {', '.join(map(str, components))} to {path}")

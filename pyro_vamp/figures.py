@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import InputError
 from .images import save_image_grid
 from .priors import VampPrior
 
@@ -24,21 +25,27 @@ def _pyplot():
     return plt
 
 
+def _check_pseudo_input(prior, component: int) -> None:
+    """:class:`InputError` unless ``prior`` is a VampPrior with a pseudo-input ``component``."""
+    if not isinstance(prior, VampPrior):
+        raise InputError(f"only a VampPrior has pseudo-inputs; this model's prior is a {type(prior).__name__}")
+    if not 0 <= component < prior.num_components:
+        raise InputError(f"pseudo-input {component} does not exist: choose 0 to {prior.num_components - 1}")
+
+
 @torch.no_grad()
 def pseudo_input_samples(model, component: int, num: int) -> torch.Tensor:
     """Images generated from one VampPrior component: z_top ~ q(z | u_k), then the rest of the
     generative model; returns images ``[num, D]`` (paper Fig. 3, top)."""
-    prior = model.prior
-    if not isinstance(prior, VampPrior):
-        raise ValueError("only a VampPrior has pseudo-inputs")
-    if not 0 <= component < prior.num_components:
-        raise ValueError(f"pseudo-input {component} does not exist: choose 0 to {prior.num_components - 1}")
-    loc, scale = model.top_encoder(prior.pseudo_inputs[component : component + 1])
+    _check_pseudo_input(model.prior, component)
+    loc, scale = model.top_encoder(model.prior.pseudo_inputs[component : component + 1])
     return model.decode_from_top(loc + scale * torch.randn(num, loc.shape[-1], device=loc.device))
 
 
 def save_pseudo_input_samples(model, components, num: int, image_shape, path: Path) -> Path:
     """One row per chosen pseudo-input: the pseudo-input itself, then ``num`` generated images."""
+    for k in components:
+        _check_pseudo_input(model.prior, k)
     rows = [torch.cat([model.prior.pseudo_inputs[k : k + 1], pseudo_input_samples(model, k, num)])
             for k in components]
     return save_image_grid(torch.cat(rows), image_shape, path, ncols=num + 1)
