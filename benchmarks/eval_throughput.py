@@ -1,51 +1,34 @@
 """Importance-sampled evaluation: test points per second at S samples, achieved GFLOP/s against the
 machine's measured float32 matrix-multiply rate, and peak memory for several S.
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/eval_throughput.py [--points 100] [--samples 5000]
+    python benchmarks/eval_throughput.py [--points 200] [--samples 5000]
 
 Models have the paper's sizes (MNIST, 784 pixels; gated MLPs 2 x 300; 40 latent units; K = 500)
 with their initial weights: the cost does not depend on the weights. The data are real mnist5k
-test digits. The log-likelihood each run computes is printed, so speed never comes from doing less.
+test digits (repeated when more than its 500 are asked for, e.g. the paper's 10,000 on a GPU).
+The log-likelihood each run computes is printed, so speed never comes from doing less. Peak memory
+is the process's peak resident set (Linux) on a CPU, torch's peak allocation on a GPU.
 """
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+from pyro_vamp.openmp import tune_openmp
 
-from pyro_vamp.data import load_dataset
-from pyro_vamp.evaluation import evaluate_model
-from pyro_vamp.inference import importance_sample
-from pyro_vamp.models import MODELS
-from pyro_vamp.resources import APPLIED, bytes_per_row, rows_per_chunk, tune_malloc
+tune_openmp()
 
+import torch  # noqa: E402  (after the OpenMP setting)
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-def matmul_gflops(device: torch.device, n: int = 2000, repeats: int = 10, trials: int = 5) -> float:
-    """The best of ``trials`` timings of ``repeats`` float32 n x n matrix products (a shared machine's
-    other load only ever slows a trial down)."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(trials):
-        _sync(device)
-        began = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - began)
-    return 2 * n**3 * repeats / best / 1e9
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+from machine import add_device_argument, start_run, sync  # noqa: E402
+from pyro_vamp.data import load_dataset  # noqa: E402
+from pyro_vamp.evaluation import evaluate_model  # noqa: E402
+from pyro_vamp.inference import importance_sample  # noqa: E402
+from pyro_vamp.models import MODELS  # noqa: E402
+from pyro_vamp.resources import bytes_per_row, rows_per_chunk, tune_malloc  # noqa: E402
 
 
 def build(name: str, device: torch.device):
@@ -61,15 +44,20 @@ def flops_per_point(model, x: torch.Tensor, rows: int) -> float:
     return counter.get_total_flops() / (x.shape[0] * samples)
 
 
+def test_points(points: int):
+    test = load_dataset("mnist5k").test
+    return test.subset(torch.arange(points) % len(test))
+
+
 def throughput(name: str, points: int, samples: int, device: torch.device) -> dict:
     model = build(name, device)
-    split = load_dataset("mnist5k").test.subset(torch.arange(points)).to(device)
+    split = test_points(points).to(device)
     rows = rows_per_chunk(device, bytes_per_row(model))
     evaluate_model(model, split.subset(torch.arange(2)), 50, max_rows=rows)  # warm-up
-    _sync(device)
+    sync(device)
     began = time.perf_counter()
     result = evaluate_model(model, split, samples, max_rows=rows)
-    _sync(device)
+    sync(device)
     seconds = time.perf_counter() - began
     flops = flops_per_point(model, split.as_float()[:20], rows) * samples
     return {"model": name, "points": points, "samples": samples, "seconds": seconds,
@@ -88,7 +76,7 @@ def peak_memory_child(name: str, samples: int, points: int) -> None:
     tune_malloc()
     device = torch.device("cpu")
     model = build(name, device)
-    split = load_dataset("mnist5k").test.subset(torch.arange(points))
+    split = test_points(points)
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets VmHWM, the peak resident set size
     before = _resident_mib("VmRSS:")
@@ -96,41 +84,63 @@ def peak_memory_child(name: str, samples: int, points: int) -> None:
     print(json.dumps({"before_mib": before, "peak_mib": _resident_mib("VmHWM:")}))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--points", type=int, default=100)
+def peak_memory(name: str, samples: int, points: int, device: torch.device) -> dict:
+    if device.type == "cpu":
+        out = subprocess.run([sys.executable, __file__, "--child", name, str(samples), str(points)],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out.splitlines()[-1])
+    model = build(name, device)
+    split = test_points(points).to(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device) / 2**20
+    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model)))
+    return {"before_mib": before, "peak_mib": torch.cuda.max_memory_allocated(device) / 2**20}
+
+
+def evaluation_table(models, points, samples, device, peak) -> None:
+    print("\n| model + VampPrior (K=500) | points x S | seconds | points/s | achieved GFLOP/s | of matmul peak "
+          "| mean ln p(x) |\n|---|---|---|---|---|---|---|")
+    for name in models:
+        r = throughput(name, points, samples, device)
+        print(f"| {name} | {r['points']} x {r['samples']} | {r['seconds']:.1f} | {r['points_per_s']:.2f} "
+              f"| {r['gflops']:.1f} | {100 * r['gflops'] / peak:.0f} % | {r['mean_ll']:.2f} |", flush=True)
+
+
+def memory_table(models, memory_samples, points, device) -> None:
+    print("\n| model | S | points | memory before (MiB) | peak during evaluation (MiB) |\n|---|---|---|---|---|")
+    for name in models:
+        for samples in memory_samples:
+            memory = peak_memory(name, samples, points, device)
+            print(f"| {name} | {samples} | {points} | {memory['before_mib']:.0f} | {memory['peak_mib']:.0f} |",
+                  flush=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--points", type=int, default=200)
     parser.add_argument("--samples", type=int, default=5000)
-    parser.add_argument("--models", default="vae,hvae")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--eval-models", default="vae,hvae")
     parser.add_argument("--memory-samples", default="1000,5000,20000")
+    parser.add_argument("--memory-points", type=int, default=10)
+
+
+def run(args, peak: float) -> None:
+    device = torch.device(args.device)
+    models = args.eval_models.split(",")
+    evaluation_table(models, args.points, args.samples, device, peak)
+    memory_table(models, [int(s) for s in args.memory_samples.split(",")], args.memory_points, device)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_device_argument(parser)
+    add_arguments(parser)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         return peak_memory_child(args.child[0], int(args.child[1]), int(args.child[2]))
-    tune_malloc()
-    device = torch.device(args.device)
-    peak = matmul_gflops(device)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"device {device}; torch {torch.__version__}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
-          f"allocator {APPLIED}")
-    print(f"float32 matmul (2000 x 2000): {peak:.1f} GFLOP/s\n")
-    print("| model + VampPrior (K=500) | points x S | seconds | points/s | achieved GFLOP/s | of matmul peak "
-          "| mean ln p(x) |")
-    print("|---|---|---|---|---|---|---|")
-    for name in args.models.split(","):
-        r = throughput(name, args.points, args.samples, device)
-        print(f"| {name} | {r['points']} x {r['samples']} | {r['seconds']:.1f} | {r['points_per_s']:.2f} "
-              f"| {r['gflops']:.1f} | {100 * r['gflops'] / peak:.0f} % | {r['mean_ll']:.2f} |")
-    if device.type != "cpu":
-        return
-    print("\n| model | S | resident before (MiB) | peak during evaluation (MiB) |\n|---|---|---|---|")
-    for name in args.models.split(","):
-        for samples in map(int, args.memory_samples.split(",")):
-            out = subprocess.run([sys.executable, __file__, "--child", name, str(samples), "10"],
-                                 capture_output=True, text=True, check=True).stdout
-            memory = json.loads(out.splitlines()[-1])
-            print(f"| {name} | {samples} | {memory['before_mib']:.0f} | {memory['peak_mib']:.0f} |")
+    _, peak = start_run(args.device)
+    run(args, peak)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

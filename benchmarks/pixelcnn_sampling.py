@@ -1,30 +1,33 @@
 """Autoregressive sampling time of the convHVAE's PixelCNN decoder: N images, pixel by pixel.
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/pixelcnn_sampling.py [-n 100]
+    cd benchmarks && OMP_WAIT_POLICY=PASSIVE python pixelcnn_sampling.py [-n 100]
 
 Untrained weights (the cost does not depend on them), VampPrior with K = 500, for 28 x 28
 (Bernoulli) and 28 x 20 (discretised logistic) images.
 """
 
 import argparse
-import platform
 import time
 
-import torch
+from pyro_vamp.openmp import tune_openmp
 
-from pyro_vamp.models import ConvHVAE
-from pyro_vamp.resources import tune_malloc
+tune_openmp()
+
+import torch  # noqa: E402  (after the OpenMP setting)
+
+from machine import add_device_argument, describe  # noqa: E402
+from pyro_vamp.models import ConvHVAE  # noqa: E402
+from pyro_vamp.resources import tune_malloc  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=100)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_device_argument(parser)
     args = parser.parse_args()
     tune_malloc()
     device = torch.device(args.device)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"device {device}; torch {torch.__version__}")
+    print(describe(device))
     print("\n| image | likelihood | images | seconds | mean pixel value |\n|---|---|---|---|---|")
     for shape, likelihood in (((28, 28), "bernoulli"), ((28, 20), "logistic")):
         torch.manual_seed(0)

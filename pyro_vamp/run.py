@@ -23,6 +23,7 @@ from .config import TrainConfig
 from .data import ImageDataset
 from .errors import InputError
 from .models import MODELS, LatentVariableModel
+from .openmp import openmp_settings
 
 CONFIG_FILE = "config.json"
 LAST_CHECKPOINT = "checkpoint-last.pt"
@@ -66,6 +67,7 @@ def environment_facts(device: torch.device) -> dict:
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
         "threads": torch.get_num_threads(),
         "allocator": dict(resources.APPLIED),
+        "openmp": openmp_settings(),
     }
 
 

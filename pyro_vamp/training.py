@@ -3,9 +3,10 @@
 The loss of a batch is Pyro's ``Trace_ELBO`` of the model and guide, whose latent sites
 are scaled by beta = min(1, epoch / warmup) (epochs counted from 1): exactly
 -(ln p(x|z) + beta (ln p(z) - ln q(z|x))) per point (paper eq. 2 with warm-up). The
-gradient step is a torch optimiser over the model's parameters (all of them are
-registered with ``pyro.module`` too), which is Pyro's documented pattern for custom
-training loops and costs less per step than ``pyro.infer.SVI`` with a Pyro optimiser.
+gradient step is a torch optimiser over the model's parameters, Pyro's documented pattern for
+custom training loops: it costs less per step than ``pyro.infer.SVI`` with a Pyro optimiser,
+and the model's per-call ``pyro.module`` registration (about 1.6 ms per step) is turned off,
+since nothing reads the param store. Argument validation is off in the step loop.
 
 Safety: checkpoints are written atomically after every epoch and hold every RNG state, so
 ``resume=True`` continues bit for bit on a CPU; SIGINT / SIGTERM finish the current step,
@@ -172,6 +173,7 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
     pyro.clear_param_store()
     model = build_model(config, dataset.image_shape, dataset.likelihood, dataset.pseudo_init,
                         dataset.train.unit_interval()).to(device)
+    model.register_params = False  # the optimiser below holds the parameters
     parameters = list(model.parameters())
     optimizer = make_optimizer(config.optimizer, parameters, config.lr)
     shuffle = torch.Generator().manual_seed(config.seed)

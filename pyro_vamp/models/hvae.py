@@ -42,7 +42,7 @@ class HVAE(LatentVariableModel):
 
     def model(self, x=None, beta=1.0, num=None):
         """p(x, z1, z2), latent sites scaled by ``beta``; ``x``: ``[N, D]`` or None."""
-        pyro.module(self.pyro_name, self)
+        self.register()
         prior = self.prior()
         with self._plate(x, num):
             with poutine.scale(scale=beta):
@@ -58,7 +58,7 @@ class HVAE(LatentVariableModel):
 
     def guide(self, x, beta=1.0, num=None):
         """q(z2 | x) q(z1 | x, z2), scaled by ``beta``; ``x``: ``[N, D]``."""
-        pyro.module(self.pyro_name, self)
+        self.register()
         with self._plate(x, num), poutine.scale(scale=beta):
             z2 = pyro.sample("z2", dist.Normal(*self.q_z2(x)).to_event(1))
             pyro.sample("z1", dist.Normal(*self.q_z1(x, z2)).to_event(1))

@@ -34,7 +34,7 @@ class VAE(LatentVariableModel):
 
     def model(self, x=None, beta=1.0, num=None):
         """p(x, z) = p(x | z) p(z), latent site scaled by ``beta``; ``x``: ``[N, D]`` or None."""
-        pyro.module(self.pyro_name, self)
+        self.register()
         prior = self.prior()
         with self._plate(x, num):
             with poutine.scale(scale=beta):
@@ -45,7 +45,7 @@ class VAE(LatentVariableModel):
 
     def guide(self, x, beta=1.0, num=None):
         """q(z | x), scaled by ``beta``; ``x``: ``[N, D]``."""
-        pyro.module(self.pyro_name, self)
+        self.register()
         loc, scale = self.encoder(x)
         with self._plate(x, num), poutine.scale(scale=beta):
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))
