@@ -108,6 +108,7 @@ def train(config_file, run_dir, resume, repeat, **options):
     """Train a model; options override the --config file, which overrides the paper defaults.
 
     SIGINT / SIGTERM finish the current step, save, and exit 130 / 143; --resume continues.
+    Data-parallel over N processes: torchrun --nproc-per-node N -m pyro_vamp.cli train ...
     """
     import dataclasses
 
@@ -126,8 +127,9 @@ def train(config_file, run_dir, resume, repeat, **options):
         finally:
             progress.close()
         how = "stopped early" if result.stopped_early else "finished"
-        stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
-                     f"at epoch {result.best_epoch}; run folder {result.run_dir}")
+        if result.is_main:  # in a data-parallel run only rank 0 reports
+            stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
+                         f"at epoch {result.best_epoch}; run folder {result.run_dir}")
 
 
 @cli.command(name="eval")
@@ -208,6 +210,10 @@ def sample(run_dir, num, out, components, seed, device):
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the table to this file instead of stdout.")
 def compare(run_dirs, fmt, out):
     """A Table-1-style comparison of evaluated run folders: ln p(x) (binary data) or bits/dim (grey)."""
+    print_comparison(run_dirs, fmt, out)
+
+
+def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
     from pyro_vamp.report import COLUMNS, comparison_rows, format_csv, format_markdown
 
     rows = comparison_rows(run_dirs)
@@ -225,6 +231,59 @@ def compare(run_dirs, fmt, out):
         stderr.print(f"wrote {len(rows)} rows to {out}")
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("configs", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder of the run folders.")
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2", help="Vary a config key over values (repeatable; "
+              "the runs are every combination, for each config).")
+@click.option("--address", default="local", show_default=True,
+              help="local: a Ray instance on this machine; auto or ray://HOST:PORT: a running Ray cluster.")
+@click.option("--cpus-per-run", default=1.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--gpus-per-run", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="GPU share of each run, e.g. 0.5 for two runs per GPU.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Retries of a run whose worker died; each resumes from the run's last checkpoint.")
+@click.option("--epochs", type=int, help="Override every config's epochs.")
+@click.option("--device", type=click.Choice(DEVICES), help="Override every config's device.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Override every config's data folder.")
+@click.option("--samples", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="Importance samples per test point in each run's evaluation.")
+@click.option("--subset", type=click.IntRange(min=1), help="Evaluate each run on this many test points only.")
+@click.option("--figures/--no-figures", default=True, show_default=True)
+@click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "markdown", "csv"]))
+def sweep(configs, out_dir, grid, address, cpus_per_run, gpus_per_run, retries, samples, subset, figures, fmt,
+          **overrides):
+    """Train and evaluate every config (files or folders, e.g. configs/table1/) as Ray tasks, then compare.
+
+    Needs the ray extra: pip install "pyro-vamp[ray]".
+    """
+    from pyro_vamp.sweep import EvalOptions, experiments, import_ray, parse_grid, run_sweep
+
+    import_ray()  # a clear message before any work when Ray is missing
+    runs = experiments([Path(c) for c in configs], parse_grid(list(grid)), overrides)
+    out = Path(out_dir)
+    progress = LazyProgress()
+    failed = []
+
+    def on_done(name, summary, error):
+        progress.update("runs", advance=1)
+        if error is None:
+            stderr.print(f"{name}: test ln p(x) {summary['test_ll']:.2f}")
+        else:
+            failed.append(name)
+            stderr.print(f"{name}: failed: {error}")
+
+    try:
+        progress.update("runs", total=len(runs), completed=0, description=f"sweep of {len(runs)} runs")
+        run_sweep(runs, out, address, cpus_per_run, gpus_per_run, retries,
+                  EvalOptions(samples, subset, figures), on_done)
+    finally:
+        progress.close()
+    print_comparison([out / r.name for r in runs if r.name not in failed], fmt, None)
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(runs)} runs failed: {', '.join(failed)}")
 
 
 @cli.group(invoke_without_command=True)

@@ -71,12 +71,15 @@ def environment_facts(device: torch.device) -> dict:
     }
 
 
-def write_run_config(run_dir: Path, config: TrainConfig, dataset: ImageDataset, device: torch.device) -> None:
+def write_run_config(run_dir: Path, config: TrainConfig, dataset: ImageDataset, device: torch.device,
+                     processes: int = 1) -> None:
+    """Write ``config.json``: the resolved config, dataset facts, and the environment (with the number
+    of data-parallel training processes)."""
     record = {
         "config": config.to_dict(),
         "data": {"image_shape": list(dataset.image_shape), "likelihood": dataset.likelihood,
                  "pseudo_init": list(dataset.pseudo_init), "train_size": len(dataset.train)},
-        "environment": environment_facts(device),
+        "environment": {**environment_facts(device), "processes": processes},
     }
     (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
 

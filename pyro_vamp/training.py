@@ -28,6 +28,7 @@ import pyro
 import torch
 from pyro.infer import Trace_ELBO
 
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
@@ -72,18 +73,23 @@ class TrainingHooks:
 
 @dataclass
 class TrainResult:
+    """Where training ended; ``model`` holds the last weights; ``is_main`` is False on the
+    processes of a data-parallel run other than rank 0 (which print nothing)."""
+
     epochs: int
     best_epoch: int
     best_val_elbo: float
     stopped_early: bool
     run_dir: Path
+    model: torch.nn.Module
+    is_main: bool = True
 
 
-def _rng_state(shuffle: torch.Generator) -> dict:
+def _rng_state(shuffle: torch.Generator, device: torch.device) -> dict:
     np_state = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "cuda": [torch.cuda.get_rng_state(device)] if device.type == "cuda" else [],
         "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
                   "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
         "python": random.getstate(),
@@ -91,10 +97,10 @@ def _rng_state(shuffle: torch.Generator) -> dict:
     }
 
 
-def _set_rng_state(state: dict, shuffle: torch.Generator) -> None:
+def _set_rng_state(state: dict, shuffle: torch.Generator, device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if state["cuda"] and device.type == "cuda":  # the generator of the device that drew the noise
+        torch.cuda.set_rng_state(state["cuda"][0].cpu(), device)
     np_state = state["numpy"]
     np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
                          np_state["has_gauss"], np_state["cached"]))
@@ -154,18 +160,29 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
     """Train the model ``config`` describes, writing the run folder ``run_dir``.
 
     A folder that already holds a checkpoint is only continued with ``resume=True``
-    (never overwritten). Returns where training ended and the best validation ELBO.
+    (never overwritten). Returns where training ended, the best validation ELBO and the model.
+    Started by torchrun, the processes train one model data-parallel (:mod:`pyro_vamp.distributed`);
+    only rank 0 writes the folder and calls ``hooks``.
     """
     config.validate()
-    hooks = hooks or TrainingHooks()
-    run_dir = Path(run_dir)
+    workers, device_name = distributed.join(config.device)
+    try:
+        return _train(config, Path(run_dir), resume, hooks or TrainingHooks(), workers, resolve_device(device_name))
+    finally:
+        workers.leave()
+
+
+def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
+    if not workers.is_main:
+        hooks = TrainingHooks()
     last_path = run_dir / LAST_CHECKPOINT
     if resume and not last_path.is_file():
         raise InputError(f"--resume: {run_dir} has no {LAST_CHECKPOINT} to resume from")
     if not resume and last_path.exists():
         raise InputError(f"{run_dir} already holds a trained run; pass --resume to continue it or choose another --out")
-    device = resolve_device(config.device)
     dataset = load_dataset(config.dataset, config.data_dir, config.split_seed).to(device)
+    distributed.check_divisible(workers, len(dataset.train), config.batch_size)
+    workers.barrier()  # every process has checked the folder before rank 0 writes to it
 
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -188,70 +205,84 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
         except (RuntimeError, ValueError, KeyError) as err:
             raise InputError(f"{last_path} does not match this model ({str(err).splitlines()[0]}); "
                              "use a new --out folder")
-        _set_rng_state(state["rng"], shuffle)
+        _set_rng_state(state["rng"], shuffle, device)
         stopper = EarlyStopping.from_state_dict(state["early_stopping"])
         history, in_epoch = state["metrics"], state.get("in_epoch")
         start = state["epoch"] + 1 if in_epoch is None else state["epoch"]
-    else:
+    if workers.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    write_run_config(run_dir, config, dataset, device)
-    (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
+        write_run_config(run_dir, config, dataset, device, workers.world_size)
+        (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
 
     def checkpoint(epoch: int, position: dict | None) -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "config": config.to_dict(), "rng": _rng_state(shuffle), "early_stopping": stopper.state_dict(),
-                "metrics": history, "in_epoch": position}
+                "config": config.to_dict(), "rng": _rng_state(shuffle, device),
+                "early_stopping": stopper.state_dict(), "metrics": history, "in_epoch": position}
+
+    def save(state: dict, path: Path) -> None:
+        if workers.is_main:
+            save_checkpoint(state, path)
 
     loss_fn = Trace_ELBO().differentiable_loss
+    shard_loss = distributed.ShardLoss(model, loss_fn, workers.world_size)
+    if workers.parallel:
+        shard_loss = distributed.data_parallel(model, loss_fn, workers, device)
     num_steps = math.ceil(len(dataset.train) / config.batch_size)
     stopped_early, epoch = False, start - 1
     with _StopSignals() as signals:
         for epoch in range(start, config.epochs + 1):
             beta = warmup_beta(epoch, config.warmup)
             if in_epoch is not None:  # finish the epoch an interrupt cut short
-                order, first, total, seconds = in_epoch["order"], in_epoch["next_step"], in_epoch["loss_sum"], \
+                order, first_step, total, seconds = in_epoch["order"], in_epoch["next_step"], in_epoch["loss_sum"], \
                     in_epoch["seconds"]
                 in_epoch = None
             else:
-                order, first, total, seconds = torch.randperm(len(dataset.train), generator=shuffle), 0, 0.0, 0.0
+                order, first_step, total, seconds = torch.randperm(len(dataset.train), generator=shuffle), 0, 0.0, 0.0
             began = time.perf_counter()
             hooks.start_epoch(epoch, num_steps, beta)
             model.train()
             with pyro.validation_enabled(False):
-                batches = dataset.train.batches(config.batch_size, order, start=first)
-                for step, x in enumerate(batches, first + 1):
-                    loss = loss_fn(model.model, model.guide, x, beta) / x.shape[0]
+                batches = dataset.train.batches(config.batch_size, order, start=first_step)
+                for step, x_global in enumerate(batches, first_step + 1):
+                    first, rows = workers.shard(x_global.shape[0])
+                    loss = shard_loss(x_global[first:first + rows], beta, first, x_global.shape[0])
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
-                    value = loss.item()
+                    value = workers.sum([loss.item()], device)[0] / workers.world_size
                     if not math.isfinite(value) or not _finite_gradients(parameters):
                         what = f"the loss became {value}" if not math.isfinite(value) else "a gradient became NaN or Inf"
                         raise TrainingError(f"{what} at epoch {epoch}, step {step}; training stopped and "
                                             f"the checkpoints in {run_dir} are unchanged (try a lower --lr)")
                     optimizer.step()
-                    total += value * x.shape[0]
+                    total += value * x_global.shape[0]
                     hooks.step(value)
-                    if signals.received is not None and step < num_steps:
+                    if workers.any(signals.received is not None, device) and step < num_steps:
                         position = {"order": order, "next_step": step, "loss_sum": total,
                                     "seconds": seconds + time.perf_counter() - began}
-                        save_checkpoint(checkpoint(epoch, position), last_path)
-                        raise TrainingInterrupted(signals.received, epoch, step, last_path)
+                        save(checkpoint(epoch, position), last_path)
+                        raise TrainingInterrupted(_signal_number(signals), epoch, step, last_path)
             model.eval()
             val_elbo = validation_elbo(model, dataset.val)
             improved = stopper.update(epoch, val_elbo)
             record = {"epoch": epoch, "beta": beta, "train_loss": total / len(dataset.train), "val_elbo": val_elbo,
                       "best_val_elbo": stopper.best_value, "seconds": seconds + time.perf_counter() - began}
             history.append(record)
-            with open(run_dir / METRICS_FILE, "a") as f:
-                f.write(json.dumps(record) + "\n")
             state = checkpoint(epoch, None)
-            if improved:
-                save_checkpoint(state, run_dir / BEST_CHECKPOINT)
-            save_checkpoint(state, last_path)
+            if workers.is_main:
+                with open(run_dir / METRICS_FILE, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                if improved:
+                    save(state, run_dir / BEST_CHECKPOINT)
+                save(state, last_path)
             hooks.end_epoch(record)
-            if signals.received is not None:
-                raise TrainingInterrupted(signals.received, epoch, num_steps, last_path)
+            if workers.any(signals.received is not None, device):
+                raise TrainingInterrupted(_signal_number(signals), epoch, num_steps, last_path)
             if stopper.should_stop(epoch):
                 stopped_early = True
                 break
-    return TrainResult(epoch, stopper.best_epoch, stopper.best_value, stopped_early, run_dir)
+    return TrainResult(epoch, stopper.best_epoch, stopper.best_value, stopped_early, run_dir, model, workers.is_main)
+
+
+def _signal_number(signals: "_StopSignals") -> int:
+    """The signal this process received, or SIGTERM when only another process received one."""
+    return signals.received if signals.received is not None else signal.SIGTERM

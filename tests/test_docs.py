@@ -21,6 +21,7 @@ SMOKE_OPTIONS = {
     "train": ["--epochs", "2", "--warmup", "1", "--components", "10"],
     "eval": ["--samples", "20", "--subset", "50"],
     "sample": ["-n", "4"],
+    "sweep": ["--epochs", "1", "--samples", "10", "--subset", "20", "--no-figures"],
 }
 BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 
@@ -40,6 +41,7 @@ def test_page_runs(page, tmp_path, monkeypatch):
     for key in ("PYRO_VAMP_SMOKE", "PYRO_VAMP_FIGURES", "PYRO_VAMP_RUNS"):
         monkeypatch.setenv(key, env[key])
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").symlink_to(REPO / "configs")  # pages' commands run from the repository root
     namespace = {"__name__": "__tutorial__"}
     for language, code in BLOCK.findall(page.read_text()):
         if language == "python":
