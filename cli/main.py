@@ -5,6 +5,7 @@ failure (one line; set PYRO_VAMP_DEBUG=1 for the traceback), 130 / 143 interrupt
 SIGINT / SIGTERM (training saves a checkpoint first).
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -277,8 +278,9 @@ def sweep(configs, out_dir, grid, address, cpus_per_run, gpus_per_run, retries, 
 
     try:
         progress.update("runs", total=len(runs), completed=0, description=f"sweep of {len(runs)} runs")
-        run_sweep(runs, out, address, cpus_per_run, gpus_per_run, retries,
-                  EvalOptions(samples, subset, figures), on_done)
+        with contextlib.redirect_stdout(sys.stderr):  # Ray's own messages: stdout is for the table
+            run_sweep(runs, out, address, cpus_per_run, gpus_per_run, retries,
+                      EvalOptions(samples, subset, figures), on_done)
     finally:
         progress.close()
     print_comparison([out / r.name for r in runs if r.name not in failed], fmt, None)
@@ -337,7 +339,8 @@ def main(argv=None) -> int:
         err.show()
         return err.exit_code
     except TrainingInterrupted as stop:
-        click.echo(f"interrupted: {stop}", err=True)
+        if stop.is_main:  # in a data-parallel run only rank 0 reports
+            click.echo(f"interrupted: {stop}", err=True)
         return stop.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)

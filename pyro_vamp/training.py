@@ -47,11 +47,12 @@ class TrainingError(RuntimeError):
 class TrainingInterrupted(Exception):
     """SIGINT or SIGTERM arrived; the current step finished and a checkpoint was saved.
 
-    ``exit_code`` is 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+    ``exit_code`` is 128 + the signal number (130 for SIGINT, 143 for SIGTERM); ``is_main`` is
+    False on the processes of a data-parallel run other than rank 0 (which saved the checkpoint).
     """
 
-    def __init__(self, signum: int, epoch: int, step: int, path: Path):
-        self.exit_code = 128 + signum
+    def __init__(self, signum: int, epoch: int, step: int, path: Path, is_main: bool = True):
+        self.exit_code, self.is_main = 128 + signum, is_main
         super().__init__(f"{signal.Signals(signum).name} at epoch {epoch}, step {step}: saved {path}; "
                          "continue with --resume")
 
@@ -260,7 +261,7 @@ def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
                         position = {"order": order, "next_step": step, "loss_sum": total,
                                     "seconds": seconds + time.perf_counter() - began}
                         save(checkpoint(epoch, position), last_path)
-                        raise TrainingInterrupted(_signal_number(signals), epoch, step, last_path)
+                        raise TrainingInterrupted(_signal_number(signals), epoch, step, last_path, workers.is_main)
             model.eval()
             val_elbo = validation_elbo(model, dataset.val)
             improved = stopper.update(epoch, val_elbo)
@@ -276,7 +277,7 @@ def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
                 save(state, last_path)
             hooks.end_epoch(record)
             if workers.any(signals.received is not None, device):
-                raise TrainingInterrupted(_signal_number(signals), epoch, num_steps, last_path)
+                raise TrainingInterrupted(_signal_number(signals), epoch, num_steps, last_path, workers.is_main)
             if stopper.should_stop(epoch):
                 stopped_early = True
                 break

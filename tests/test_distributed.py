@@ -2,10 +2,13 @@
 the same computation as one process on the global batch, parameters identical across ranks,
 only rank 0 writes, resume continues exactly."""
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -89,14 +92,39 @@ def test_shards_cover_the_global_batch_once(world, size, expected):
     assert [Workers(rank, world).shard(size) for rank in range(world)] == expected
 
 
-def test_torchrun_entry_point_trains_and_reports_once(tmp_path):
+def torchrun_train(tmp_path, epochs, *options):
     config = tmp_path / "tiny.toml"
     config.write_text('model = "vae"\nprior = "vamp"\ncomponents = 5\nlatent-dim = 4\nhidden = 16\n'
-                      'epochs = 1\nbatch-size = 500\ndevice = "cpu"\n')
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
-               str(free_port()), "-m", "pyro_vamp.cli", "train", "--config", str(config), "--out", str(tmp_path / "run")]
-    done = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
-                          timeout=300)
+                      'batch-size = 100\nwarmup = 1\ndevice = "cpu"\n')
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
+            "-m", "pyro_vamp.cli", "train", "--config", str(config), "--epochs", str(epochs),
+            "--out", str(tmp_path / "run"), *options]
+
+
+TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def test_torchrun_entry_point_trains_and_reports_once(tmp_path):
+    done = subprocess.run(torchrun_train(tmp_path, 1), env=TORCHRUN_ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.count("finished after epoch 1") == 1
     assert (tmp_path / "run" / "checkpoint-best.pt").is_file()
+
+
+def test_ctrl_c_stops_both_processes_at_one_step_and_the_run_resumes(tmp_path):
+    run = subprocess.Popen(torchrun_train(tmp_path, 1000), env=TORCHRUN_ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (tmp_path / "run" / "checkpoint-last.pt").exists():  # wait for the first epoch's checkpoint
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group gets SIGINT
+    _, err = run.communicate(timeout=300)
+    assert err.count("interrupted: SIGINT at epoch") == 1, err[-2000:]  # rank 0 reports, once
+    state = torch.load(tmp_path / "run" / "checkpoint-last.pt", weights_only=True)
+    stopped_at = state["epoch"] - (state["in_epoch"] is not None)  # epochs fully done
+    done = subprocess.run(torchrun_train(tmp_path, stopped_at + 1, "--resume"), env=TORCHRUN_ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == list(range(1, stopped_at + 2))

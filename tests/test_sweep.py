@@ -71,7 +71,8 @@ def test_sweep_on_local_ray_evaluates_every_run_and_retries_a_killed_worker(tmp_
     assert sweep.returncode == 0, stderr[-3000:]
     for name in ("a-standard", "b-vamp", "c-long"):
         assert json.loads((out / name / "eval.json").read_text())["test_ll"] < 0
-    # the comparison table: one row per setting, the two VampPrior runs as one row of 2
+    # stdout is the comparison table alone: one row per setting, the two VampPrior runs as one row of 2
+    assert stdout.startswith("| dataset | model | prior |") and len(stdout.splitlines()) == 4
     assert "| mnist5k | vae | standard |  | ln p(x) |" in stdout
     vamp_row = next(line for line in stdout.splitlines() if line.startswith("| mnist5k | vae | vamp |"))
     assert "±" in vamp_row
