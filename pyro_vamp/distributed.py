@@ -71,8 +71,13 @@ class Workers:
         if self.parallel:
             dist.barrier()
 
-    def leave(self) -> None:
+    def leave(self, wait_for_others: bool) -> None:
+        """Destroy the group :func:`join` created. ``wait_for_others``: first wait until every process
+        is here (tearing gloo down while another process still used it aborted that process at
+        exit); pass False after an error on this process alone, when the others may never arrive."""
         if self.owns_group:
+            if wait_for_others:
+                dist.barrier()
             dist.destroy_process_group()
 
 
@@ -153,6 +158,7 @@ class ShardLoss(nn.Module):
     ``forward(x, beta, first, global_size)``: ``loss_fn(model.model, model.guide, x, beta)`` (the
     summed loss of the shard ``x`` ``[rows, D]``) under :class:`ShardNoise`, times
     ``world_size / global_size``, so that DDP's gradient average is the global batch's mean.
+    A single process (the shard is the whole batch) needs no messenger: Pyro's own draw is the same.
     """
 
     def __init__(self, model: nn.Module, loss_fn, world_size: int):
@@ -160,14 +166,15 @@ class ShardLoss(nn.Module):
         self.model, self.loss_fn, self.world_size = model, loss_fn, world_size
 
     def forward(self, x, beta, first, global_size):
+        if self.world_size == 1:
+            return self.loss_fn(self.model.model, self.model.guide, x, beta) / global_size
         with ShardNoise(first, global_size):
             loss = self.loss_fn(self.model.model, self.model.guide, x, beta)
-        return loss / (global_size / self.world_size)  # one process: loss / batch, bit for bit
+        return loss / (global_size / self.world_size)
 
 
-def data_parallel(model: nn.Module, loss_fn, workers: Workers, device: torch.device) -> nn.Module:
-    """The model's shard loss wrapped in ``DistributedDataParallel`` (parameters broadcast from rank 0)."""
-    module = ShardLoss(model, loss_fn, workers.world_size)
+def data_parallel(module: ShardLoss, device: torch.device) -> nn.Module:
+    """``module`` wrapped in ``DistributedDataParallel`` (parameters broadcast from rank 0)."""
     device_ids = [device.index] if device.type == "cuda" else None
     ddp = nn.parallel.DistributedDataParallel
     # the buffers (fixed pseudo-inputs of vamp-data) are equal everywhere: no broadcast every step

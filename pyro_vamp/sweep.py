@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import TrainConfig, read_config_file, resolve_config
+from .config import TrainConfig, resolve_config
 from .errors import InputError
 
 SWEEP_FILE = "sweep.json"
@@ -77,14 +77,11 @@ def experiments(sources: list[Path], grid: dict[str, list], overrides: dict) -> 
             files.append(source)
         else:
             raise InputError(f"config {source} does not exist")
-    bases = [(f.stem, read_config_file(f), str(f)) for f in files] or [("run", {}, "defaults")]
-    overrides = {k: v for k, v in overrides.items() if v is not None}
     runs = []
-    for (stem, values, origin), combination in itertools.product(bases, itertools.product(*grid.values())):
+    for file, combination in itertools.product(files or [None], itertools.product(*grid.values())):
         point = dict(zip(grid, combination))
-        name = "-".join([stem] + [f"{k}-{v}" for k, v in point.items()]) if point else stem
-        config = resolve_config(None, {**TrainConfig().updated(values, origin).to_dict(), **point, **overrides})
-        runs.append(Experiment(name, config))
+        name = "-".join([file.stem if file else "run"] + [f"{k}-{v}" for k, v in point.items()])
+        runs.append(Experiment(name, resolve_config(file, {**point, **overrides})))
     names = [r.name for r in runs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -92,10 +89,11 @@ def experiments(sources: list[Path], grid: dict[str, list], overrides: dict) -> 
     return runs
 
 
-def _record(run_dir: Path, **fields) -> dict:
+def _record(run_dir: Path, new_attempt: bool = False, **fields) -> dict:
+    """Update ``sweep.json`` with ``fields`` (counting one more attempt if ``new_attempt``); returns it."""
     path = run_dir / SWEEP_FILE
     record = json.loads(path.read_text()) if path.is_file() else {"attempt": 0}
-    record.update(fields)
+    record.update(fields, attempt=record["attempt"] + new_attempt)
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
@@ -114,8 +112,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, options: EvalOptions) 
     from .training import train
 
     run_dir = Path(run_dir)
-    previous = json.loads((run_dir / SWEEP_FILE).read_text()) if (run_dir / SWEEP_FILE).is_file() else {}
-    record = _record(run_dir, attempt=previous.get("attempt", 0) + 1, host=socket.gethostname(), pid=os.getpid())
+    record = _record(run_dir, new_attempt=True, host=socket.gethostname(), pid=os.getpid())
     if record.get("stage") == "evaluated":
         return json.loads((run_dir / "eval.json").read_text())
     if record.get("stage") != "trained":

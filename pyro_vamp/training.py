@@ -167,10 +167,16 @@ def train(config: TrainConfig, run_dir: Path | str, resume: bool = False,
     """
     config.validate()
     workers, device_name = distributed.join(config.device)
+    together = False  # whether every process ends at this point: a return, or an interrupt they agreed on
     try:
-        return _train(config, Path(run_dir), resume, hooks or TrainingHooks(), workers, resolve_device(device_name))
+        result = _train(config, Path(run_dir), resume, hooks or TrainingHooks(), workers, resolve_device(device_name))
+        together = True
+        return result
+    except TrainingInterrupted:
+        together = True
+        raise
     finally:
-        workers.leave()
+        workers.leave(wait_for_others=together)
 
 
 def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
@@ -220,14 +226,9 @@ def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
                 "config": config.to_dict(), "rng": _rng_state(shuffle, device),
                 "early_stopping": stopper.state_dict(), "metrics": history, "in_epoch": position}
 
-    def save(state: dict, path: Path) -> None:
-        if workers.is_main:
-            save_checkpoint(state, path)
-
-    loss_fn = Trace_ELBO().differentiable_loss
-    shard_loss = distributed.ShardLoss(model, loss_fn, workers.world_size)
+    shard_loss = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
     if workers.parallel:
-        shard_loss = distributed.data_parallel(model, loss_fn, workers, device)
+        shard_loss = distributed.data_parallel(shard_loss, device)
     num_steps = math.ceil(len(dataset.train) / config.batch_size)
     stopped_early, epoch = False, start - 1
     with _StopSignals() as signals:
@@ -260,7 +261,8 @@ def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
                     if workers.any(signals.received is not None, device) and step < num_steps:
                         position = {"order": order, "next_step": step, "loss_sum": total,
                                     "seconds": seconds + time.perf_counter() - began}
-                        save(checkpoint(epoch, position), last_path)
+                        if workers.is_main:
+                            save_checkpoint(checkpoint(epoch, position), last_path)
                         raise TrainingInterrupted(_signal_number(signals), epoch, step, last_path, workers.is_main)
             model.eval()
             val_elbo = validation_elbo(model, dataset.val)
@@ -268,13 +270,13 @@ def _train(config, run_dir, resume, hooks, workers, device) -> TrainResult:
             record = {"epoch": epoch, "beta": beta, "train_loss": total / len(dataset.train), "val_elbo": val_elbo,
                       "best_val_elbo": stopper.best_value, "seconds": seconds + time.perf_counter() - began}
             history.append(record)
-            state = checkpoint(epoch, None)
             if workers.is_main:
                 with open(run_dir / METRICS_FILE, "a") as f:
                     f.write(json.dumps(record) + "\n")
+                state = checkpoint(epoch, None)
                 if improved:
-                    save(state, run_dir / BEST_CHECKPOINT)
-                save(state, last_path)
+                    save_checkpoint(state, run_dir / BEST_CHECKPOINT)
+                save_checkpoint(state, last_path)
             hooks.end_epoch(record)
             if workers.any(signals.received is not None, device):
                 raise TrainingInterrupted(_signal_number(signals), epoch, num_steps, last_path, workers.is_main)

@@ -10,13 +10,15 @@ import subprocess
 import sys
 import time
 
+import pyro
+import pyro.distributions as dist
 import pytest
 import torch
 import torch.multiprocessing as mp
 
 from pyro_vamp import training
 from pyro_vamp.config import TrainConfig
-from pyro_vamp.distributed import Workers
+from pyro_vamp.distributed import ShardNoise, Workers
 
 #: Tiny HVAE with a VampPrior on mnist5k: 8 global batches of 500 per epoch, dynamic binarisation.
 CONFIG = dict(model="hvae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500,
@@ -84,6 +86,26 @@ def test_resumed_two_process_run_continues_exactly(runs):
         assert all(torch.equal(resumed[k], straight[k]) for k in straight)
     metrics = (runs["tmp"] / "resumed" / "metrics.jsonl").read_text().splitlines()
     assert len(metrics) == 2
+
+
+def test_shard_noise_rows_are_the_rows_of_pyros_own_whole_batch_draw():
+    loc, scale = torch.randn(6, 3), torch.rand(6, 3) + 0.1
+
+    def guide(rows):
+        with pyro.plate("data", len(rows)):
+            return pyro.sample("z", dist.Normal(loc[rows], scale[rows]).to_event(1))
+
+    def draw(rows, noise=None):
+        pyro.set_rng_seed(5)
+        if noise is None:
+            return guide(rows)
+        with noise:
+            return guide(rows)
+
+    whole = draw(torch.arange(6))  # Pyro's own draw, no messenger
+    assert torch.equal(draw(torch.arange(6), ShardNoise(0, 6)), whole)
+    shards = [draw(torch.arange(first, first + 3), ShardNoise(first, 6)) for first in (0, 3)]
+    assert torch.equal(torch.cat(shards), whole)
 
 
 @pytest.mark.parametrize("world, size, expected", [
