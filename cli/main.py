@@ -1,4 +1,4 @@
-"""``pyro-vamp train / eval / sample / compare / datasets``: parse options, call the library, print.
+"""``pyro-vamp train / eval / sample / compare / sweep / datasets``: parse options, call the library, print.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 an unexpected
 failure (one line; set PYRO_VAMP_DEBUG=1 for the traceback), 130 / 143 interrupted by
