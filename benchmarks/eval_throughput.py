@@ -16,19 +16,20 @@ import subprocess
 import sys
 import time
 
-from pyro_vamp.openmp import tune_openmp
+from pyro_vamp.runtime import tune_openmp
 
 tune_openmp()
 
 import torch  # noqa: E402  (after the OpenMP setting)
+from machine import add_device_argument, start_run, sync  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from machine import add_device_argument, start_run, sync  # noqa: E402
 from pyro_vamp.data import load_dataset  # noqa: E402
 from pyro_vamp.evaluation import evaluate_model  # noqa: E402
+from pyro_vamp.evaluation.memory import bytes_per_row, rows_per_chunk  # noqa: E402
 from pyro_vamp.inference import importance_sample  # noqa: E402
 from pyro_vamp.models import MODELS  # noqa: E402
-from pyro_vamp.resources import bytes_per_row, rows_per_chunk, tune_malloc  # noqa: E402
+from pyro_vamp.runtime import tune_malloc  # noqa: E402
 
 
 def build(name: str, device: torch.device):
@@ -60,9 +61,16 @@ def throughput(name: str, points: int, samples: int, device: torch.device) -> di
     sync(device)
     seconds = time.perf_counter() - began
     flops = flops_per_point(model, split.as_float()[:20], rows) * samples
-    return {"model": name, "points": points, "samples": samples, "seconds": seconds,
-            "points_per_s": points / seconds, "gflops": flops * points / seconds / 1e9,
-            "mean_ll": result["log_likelihood"].mean().item(), "rows_per_chunk": rows}
+    return {
+        "model": name,
+        "points": points,
+        "samples": samples,
+        "seconds": seconds,
+        "points_per_s": points / seconds,
+        "gflops": flops * points / seconds / 1e9,
+        "mean_ll": result["log_likelihood"].mean().item(),
+        "rows_per_chunk": rows,
+    }
 
 
 def _resident_mib(field: str) -> float:
@@ -86,8 +94,12 @@ def peak_memory_child(name: str, samples: int, points: int) -> None:
 
 def peak_memory(name: str, samples: int, points: int, device: torch.device) -> dict:
     if device.type == "cpu":
-        out = subprocess.run([sys.executable, __file__, "--child", name, str(samples), str(points)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", name, str(samples), str(points)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return json.loads(out.splitlines()[-1])
     model = build(name, device)
     split = test_points(points).to(device)
@@ -98,12 +110,17 @@ def peak_memory(name: str, samples: int, points: int, device: torch.device) -> d
 
 
 def evaluation_table(models, points, samples, device, peak) -> None:
-    print("\n| model + VampPrior (K=500) | points x S | seconds | points/s | achieved GFLOP/s | of matmul peak "
-          "| mean ln p(x) |\n|---|---|---|---|---|---|---|")
+    print(
+        "\n| model + VampPrior (K=500) | points x S | seconds | points/s | achieved GFLOP/s | of matmul peak "
+        "| mean ln p(x) |\n|---|---|---|---|---|---|---|"
+    )
     for name in models:
         r = throughput(name, points, samples, device)
-        print(f"| {name} | {r['points']} x {r['samples']} | {r['seconds']:.1f} | {r['points_per_s']:.2f} "
-              f"| {r['gflops']:.1f} | {100 * r['gflops'] / peak:.0f} % | {r['mean_ll']:.2f} |", flush=True)
+        print(
+            f"| {name} | {r['points']} x {r['samples']} | {r['seconds']:.1f} | {r['points_per_s']:.2f} "
+            f"| {r['gflops']:.1f} | {100 * r['gflops'] / peak:.0f} % | {r['mean_ll']:.2f} |",
+            flush=True,
+        )
 
 
 def memory_table(models, memory_samples, points, device) -> None:
@@ -111,8 +128,9 @@ def memory_table(models, memory_samples, points, device) -> None:
     for name in models:
         for samples in memory_samples:
             memory = peak_memory(name, samples, points, device)
-            print(f"| {name} | {samples} | {points} | {memory['before_mib']:.0f} | {memory['peak_mib']:.0f} |",
-                  flush=True)
+            print(
+                f"| {name} | {samples} | {points} | {memory['before_mib']:.0f} | {memory['peak_mib']:.0f} |", flush=True
+            )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

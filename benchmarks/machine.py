@@ -8,8 +8,7 @@ import time
 import pyro
 import torch
 
-from pyro_vamp.openmp import openmp_settings
-from pyro_vamp.resources import APPLIED, tune_malloc
+from pyro_vamp.runtime import MALLOC_APPLIED, openmp_settings, tune_malloc
 
 
 def sync(device: torch.device) -> None:
@@ -37,8 +36,10 @@ def matmul_gflops(device: torch.device, n: int = 2000, repeats: int = 10, trials
 def describe(device: torch.device) -> str:
     """One line: processor or GPU, threads, library versions, OpenMP and allocator settings."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return (f"machine: {name}, {torch.get_num_threads()} threads, device {device}; torch {torch.__version__}, "
-            f"pyro {pyro.__version__}; OpenMP {openmp_settings()}; allocator {APPLIED}")
+    return (
+        f"machine: {name}, {torch.get_num_threads()} threads, device {device}; torch {torch.__version__}, "
+        f"pyro {pyro.__version__}; OpenMP {openmp_settings()}; allocator {MALLOC_APPLIED}"
+    )
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

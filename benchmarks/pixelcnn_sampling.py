@@ -9,15 +9,15 @@ Untrained weights (the cost does not depend on them), VampPrior with K = 500, fo
 import argparse
 import time
 
-from pyro_vamp.openmp import tune_openmp
+from pyro_vamp.runtime import tune_openmp
 
 tune_openmp()
 
 import torch  # noqa: E402  (after the OpenMP setting)
-
 from machine import add_device_argument, describe  # noqa: E402
+
 from pyro_vamp.models import ConvHVAE  # noqa: E402
-from pyro_vamp.resources import tune_malloc  # noqa: E402
+from pyro_vamp.runtime import tune_malloc  # noqa: E402
 
 
 def main():
@@ -31,8 +31,9 @@ def main():
     print("\n| image | likelihood | images | seconds | mean pixel value |\n|---|---|---|---|---|")
     for shape, likelihood in (((28, 28), "bernoulli"), ((28, 20), "logistic")):
         torch.manual_seed(0)
-        model = ConvHVAE(shape[0] * shape[1], likelihood=likelihood, prior="vamp", num_components=500,
-                         image_shape=shape).to(device)
+        model = ConvHVAE(
+            shape[0] * shape[1], likelihood=likelihood, prior="vamp", num_components=500, image_shape=shape
+        ).to(device)
         model.sample_images(2)  # warm-up
         if device.type == "cuda":
             torch.cuda.synchronize()

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pyro_vamp.layers import LOGVAR_MIN, LOGVAR_MAX
 from pyro_vamp.models import HVAE, VAE
+from pyro_vamp.networks.dense import LOGVAR_MAX, LOGVAR_MIN
 from pyro_vamp.priors import EqualGaussianMixture, VampPrior
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)

@@ -11,7 +11,7 @@ On a 2-core CPU the defaults take about 6 minutes.
 import argparse
 import sys
 
-from pyro_vamp.openmp import tune_openmp
+from pyro_vamp.runtime import tune_openmp
 
 tune_openmp()
 

@@ -27,19 +27,19 @@ import statistics
 import sys
 import time
 
-from pyro_vamp.openmp import tune_openmp
+from pyro_vamp.runtime import tune_openmp
 
 tune_openmp()
 
 import pyro  # noqa: E402  (after the OpenMP setting)
 import torch  # noqa: E402
+from machine import add_device_argument, start_run, sync  # noqa: E402
 from pyro.infer import Trace_ELBO  # noqa: E402
+from reference import Straightforward, fast_loss  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from machine import add_device_argument, start_run, sync  # noqa: E402
 from pyro_vamp.data import load_dataset  # noqa: E402
 from pyro_vamp.models import MODELS  # noqa: E402
-from reference import Straightforward, fast_loss  # noqa: E402
 
 BETA = 0.5
 ROUND = 10  # timed steps of one variant before the next variant's turn
@@ -58,6 +58,7 @@ def pyro_vamp_step(model):
         loss.backward()
         optimizer.step()
         return loss.item()
+
     return step
 
 
@@ -70,6 +71,7 @@ def plain_step(loss_fn, parameters, **adam):
         loss.backward()
         optimizer.step()
         return loss.item()
+
     return step
 
 
@@ -125,8 +127,10 @@ def step_flops(name, prior, x, device) -> dict:
 
 
 def training_table(models, priors, images, steps, warmup, batch_size, device, peak) -> None:
-    print("\n| model | prior | variant | median step (ms) | time / pyro-vamp's | timed steps | GFLOP/step "
-          "| achieved GFLOP/s | of matmul peak | mean loss (nats) |\n|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| model | prior | variant | median step (ms) | time / pyro-vamp's | timed steps | GFLOP/step "
+        "| achieved GFLOP/s | of matmul peak | mean loss (nats) |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
     for name in models:
         for prior in priors:
             flops = step_flops(name, prior, images.as_float(torch.arange(batch_size, device=device)), device)
@@ -134,9 +138,11 @@ def training_table(models, priors, images, steps, warmup, batch_size, device, pe
             ours = result["pyro-vamp"][0]
             for variant, (median, loss, count) in result.items():
                 achieved = flops[variant] / median / 1e9
-                print(f"| {name} | {prior} | {variant} | {1000 * median:.1f} | {median / ours:.2f} | {count} "
-                      f"| {flops[variant] / 1e9:.2f} | {achieved:.1f} | {100 * achieved / peak:.0f} % | {loss:.2f} |",
-                      flush=True)
+                print(
+                    f"| {name} | {prior} | {variant} | {1000 * median:.1f} | {median / ours:.2f} | {count} "
+                    f"| {flops[variant] / 1e9:.2f} | {achieved:.1f} | {100 * achieved / peak:.0f} % | {loss:.2f} |",
+                    flush=True,
+                )
 
 
 def epoch_table(models, priors, images, epoch_images, batch_size, device) -> None:
@@ -153,8 +159,11 @@ def epoch_table(models, priors, images, epoch_images, batch_size, device) -> Non
                     total += step(x)
                 sync(device)
             seconds = time.perf_counter() - began
-            print(f"| {name} | {prior} | {epoch_images} | {batch_size} | {seconds:.2f} "
-                  f"| {total * batch_size / epoch_images:.2f} |", flush=True)
+            print(
+                f"| {name} | {prior} | {epoch_images} | {batch_size} | {seconds:.2f} "
+                f"| {total * batch_size / epoch_images:.2f} |",
+                flush=True,
+            )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,75 +6,45 @@ SIGINT / SIGTERM (training saves a checkpoint first).
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from pyro_vamp.config import DEVICES, PSEUDO_INITS, resolve_config
-from pyro_vamp.errors import InputError
-from pyro_vamp.models import MODELS
-from pyro_vamp.priors import PRIOR_NAMES
-from pyro_vamp.optim import OPTIMIZERS
-from pyro_vamp.resources import tune_malloc
-from pyro_vamp.training import TrainingError, TrainingHooks, TrainingInterrupted
-
-stderr = Console(stderr=True)
-stdout = Console()
+from pyro_vamp.config import DEVICES, TrainConfig, resolve_config, setting_type
+from pyro_vamp.errors import InputError, TrainingError, TrainingInterrupted
+from pyro_vamp.runtime import tune_malloc
 
 
-class LazyProgress:
-    """A rich progress display on stderr that appears with its first update, so that an error
-    raised before any work starts prints one line and no bar."""
+def _stderr():
+    from .progress import stderr
 
-    def __init__(self):
-        self.progress: Progress | None = None
-        self.tasks: dict[str, int] = {}
-
-    def update(self, name: str, **fields) -> None:
-        if self.progress is None:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                     console=stderr)
-            self.progress.start()
-        if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(name, total=fields.pop("total", None), info="")
-        self.progress.update(self.tasks[name], **fields)
-
-    def remove(self, name: str) -> None:
-        if name in self.tasks:
-            self.progress.remove_task(self.tasks.pop(name))
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+    return stderr
 
 
-class RichTrainingHooks(TrainingHooks):
-    """Progress bars for epochs and for the steps of the current epoch, with the loss and beta."""
+def _stdout():
+    from rich.console import Console
 
-    def __init__(self, progress: LazyProgress, epochs: int):
-        self.progress, self.epochs = progress, epochs
-        self.beta = 1.0
+    return Console()
 
-    def start_epoch(self, epoch, num_steps, beta):
-        self.beta = beta
-        self.progress.update("epochs", total=self.epochs, completed=epoch - 1)
-        self.progress.remove("steps")
-        self.progress.update("steps", total=num_steps, completed=0, description=f"epoch {epoch}",
-                             info=f"beta {beta:.2f}")
 
-    def step(self, loss):
-        self.progress.update("steps", advance=1, info=f"loss {loss:8.2f}  beta {self.beta:.2f}")
-
-    def end_epoch(self, record):
-        self.progress.update("epochs", completed=record["epoch"],
-                             info=f"val ELBO {record['val_elbo']:.2f} (best {record['best_val_elbo']:.2f})")
+def train_config_options(command: Callable) -> Callable:
+    """One ``--option`` per :class:`TrainConfig` field, with the field's help, choices and default:
+    the config is the only list of training settings. The options default to None, so that only
+    those given override the ``--config`` file."""
+    for setting in reversed(dataclasses.fields(TrainConfig)):
+        choices, folder = setting.metadata["choices"], setting.metadata["folder"]
+        kind = (
+            click.Choice(choices) if choices else click.Path(file_okay=False) if folder else setting_type(setting.type)
+        )
+        default = "" if setting.default is None else f" [default: {setting.default}]"
+        option = click.option(f"--{setting.name.replace('_', '-')}", type=kind, help=setting.metadata["help"] + default)
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,65 +54,71 @@ def cli():
 
 
 @cli.command()
-@click.option("--dataset", help="Dataset name (see `pyro-vamp datasets`). [default: mnist5k]")
-@click.option("--model", type=click.Choice(list(MODELS)), help="Model. [default: hvae]")
-@click.option("--prior", type=click.Choice(PRIOR_NAMES), help="Prior on the top latent. [default: vamp]")
-@click.option("--components", type=int, help="K: pseudo-inputs or mixture components. [default: 500]")
-@click.option("--epochs", type=int, help="Maximum number of epochs. [default: 2000]")
-@click.option("--warmup", type=int, help="KL warm-up epochs (beta 0 -> 1). [default: 100]")
-@click.option("--early-stopping", type=int, help="Look-ahead in epochs on validation ELBO, 0 = off. [default: 50]")
-@click.option("--batch-size", type=int, help="[default: 100]")
-@click.option("--lr", type=float, help="Adam learning rate. [default: 5e-4]")
-@click.option("--seed", type=int, help="[default: 0]")
-@click.option("--split-seed", type=int, help="Seed of random train/val/test splits. [default: 0]")
-@click.option("--device", type=click.Choice(DEVICES), help="[default: auto, CUDA when present]")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset's published files.")
-@click.option("--pseudo-init", type=click.Choice(PSEUDO_INITS), help="VampPrior pseudo-input start. [default: normal]")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="adam, or Adam on per-tensor normalised gradients. "
-              "[default: adam]")
+@train_config_options
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or JSON config file.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Train N runs, OUT/repeat-I with seed and split seed + I (the paper's repeated runs).")
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train N runs, OUT/repeat-I with seed and split seed + I (the paper's repeated runs).",
+)
 def train(config_file, run_dir, resume, repeat, **options):
     """Train a model; options override the --config file, which overrides the paper defaults.
 
     SIGINT / SIGTERM finish the current step, save, and exit 130 / 143; --resume continues.
     Data-parallel over N processes: torchrun --nproc-per-node N -m pyro_vamp.cli train ...
     """
-    import dataclasses
-
+    from pyro_vamp.run_folder import LAST_CHECKPOINT
     from pyro_vamp.training import train as run_training
 
+    from .progress import LazyProgress, RichTrainingHooks
+
     config = resolve_config(config_file, options)
-    runs = [(config, Path(run_dir))] if repeat == 1 else [
-        (dataclasses.replace(config, seed=config.seed + i, split_seed=config.split_seed + i),
-         Path(run_dir) / f"repeat-{i}") for i in range(repeat)]
+    runs = (
+        [(config, Path(run_dir))]
+        if repeat == 1
+        else [
+            (
+                dataclasses.replace(config, seed=config.seed + i, split_seed=config.split_seed + i),
+                Path(run_dir) / f"repeat-{i}",
+            )
+            for i in range(repeat)
+        ]
+    )
     for run_config, folder in runs:
         progress = LazyProgress()
         try:
             # with --repeat, --resume continues the runs that have started and starts the others
-            resumed = resume and (repeat == 1 or (folder / "checkpoint-last.pt").exists())
-            result = run_training(run_config, folder, resume=resumed, hooks=RichTrainingHooks(progress, run_config.epochs))
+            resumed = resume and (repeat == 1 or (folder / LAST_CHECKPOINT).exists())
+            result = run_training(
+                run_config, folder, resume=resumed, hooks=RichTrainingHooks(progress, run_config.epochs)
+            )
         finally:
             progress.close()
         how = "stopped early" if result.stopped_early else "finished"
         if result.is_main:  # in a data-parallel run only rank 0 reports
-            stderr.print(f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
-                         f"at epoch {result.best_epoch}; run folder {result.run_dir}")
+            _stderr().print(
+                f"{how} after epoch {result.epochs}; best validation ELBO {result.best_val_elbo:.2f} "
+                f"at epoch {result.best_epoch}; run folder {result.run_dir}"
+            )
 
 
 @cli.command(name="eval")
 @click.argument("run_dir", type=click.Path())
-@click.option("--samples", default=5000, show_default=True, type=click.IntRange(min=1),
-              help="Importance samples per data point.")
+@click.option(
+    "--samples", default=5000, show_default=True, type=click.IntRange(min=1), help="Importance samples per data point."
+)
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]))
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Override the run's data folder.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--subset", type=click.IntRange(min=1), help="Evaluate only N random points (a quick estimate).")
-@click.option("--max-memory", type=click.IntRange(min=1), help="MiB the sampler may use [default: half the free memory].")
+@click.option(
+    "--max-memory", type=click.IntRange(min=1), help="MiB the sampler may use [default: half the free memory]."
+)
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Write the figures and report.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print eval.json on stdout.")
 def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json):
@@ -150,21 +126,37 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory
 
     Writes RUN_DIR/eval.json, RUN_DIR/SPLIT_ll.npy (per-point ln p(x)), report.md and the PNG figures.
     """
+    from rich.table import Table
+
     from pyro_vamp.evaluation import evaluate_run
+
+    from .progress import LazyProgress
 
     progress = LazyProgress()
     try:
-        summary = evaluate_run(run_dir, samples, split, device, data_dir, seed, subset,
-                               max_memory * 2**20 if max_memory else None, figures,
-                               progress=lambda done, total: progress.update(
-                                   f"eval: {samples} samples per point", completed=done, total=total))
+        summary = evaluate_run(
+            run_dir,
+            num_samples=samples,
+            split=split,
+            device=device,
+            data_dir=data_dir,
+            seed=seed,
+            subset=subset,
+            max_memory=max_memory * 2**20 if max_memory else None,
+            make_figures=figures,
+            progress=lambda done, total: progress.update(
+                f"eval: {samples} samples per point", completed=done, total=total
+            ),
+        )
     finally:
         progress.close()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    table = Table(title=f"{run_dir}: {summary['dataset']} {summary['model']} + {summary['prior']} "
-                        f"(epoch {summary['epoch']}, {summary['split']} split)")
+    table = Table(
+        title=f"{run_dir}: {summary['dataset']} {summary['model']} + {summary['prior']} "
+        f"(epoch {summary['epoch']}, {summary['split']} split)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("log-likelihood (nats)", f"{summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f}")
@@ -174,35 +166,44 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory
     table.add_row("active units", ", ".join(f"{k}: {v}" for k, v in summary["active_units"].items()))
     table.add_row("points x samples", f"{summary['n_points']} x {summary['samples']}")
     table.add_row("seconds", f"{summary['seconds']:.1f}")
-    stdout.print(table)
+    _stdout().print(table)
 
 
 @cli.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("-n", "num", default=100, show_default=True, type=click.IntRange(min=1), help="Number of images.")
 @click.option("--out", type=click.Path(dir_okay=False), help="PNG file. [default: RUN_DIR/samples.png]")
-@click.option("--pseudo-input", "components", type=click.IntRange(min=0), multiple=True,
-              help="Generate from this VampPrior pseudo-input instead (repeatable): one row per pseudo-input, "
-                   "the pseudo-input then N images. [default out: RUN_DIR/pseudo_input_samples.png]")
+@click.option(
+    "--pseudo-input",
+    "components",
+    type=click.IntRange(min=0),
+    multiple=True,
+    help="Generate from this VampPrior pseudo-input instead (repeatable): one row per pseudo-input, "
+    "the pseudo-input then N images. [default out: RUN_DIR/pseudo_input_samples.png]",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 def sample(run_dir, num, out, components, seed, device):
     """Draw images from the trained generative model as a PNG grid (decoder means; the PixelCNN samples)."""
     import torch
 
-    from pyro_vamp.figures import save_pseudo_input_samples
-    from pyro_vamp.images import save_image_grid
-    from pyro_vamp.run import load_run, resolve_device
+    from pyro_vamp.evaluation.figures import save_pseudo_input_samples
+    from pyro_vamp.evaluation.images import save_image_grid
+    from pyro_vamp.run_folder import FIGURE_FILES, load_run
+    from pyro_vamp.runtime import resolve_device
 
     run = load_run(run_dir, "best", resolve_device(device))
     torch.manual_seed(seed)
     if components:
-        path = save_pseudo_input_samples(run.model, components, num, run.image_shape,
-                                         out or Path(run_dir) / "pseudo_input_samples.png")
-        stderr.print(f"wrote {num} samples from each of pseudo-inputs {', '.join(map(str, components))} to {path}")
+        path = save_pseudo_input_samples(
+            run.model, components, num, run.image_shape, out or Path(run_dir) / FIGURE_FILES["pseudo_input_samples"]
+        )
+        _stderr().print(f"wrote {num} samples from each of pseudo-inputs {', '.join(map(str, components))} to {path}")
         return
-    path = save_image_grid(run.model.sample_images(num), run.image_shape, out or Path(run_dir) / "samples.png")
-    stderr.print(f"wrote {num} samples to {path}")
+    path = save_image_grid(
+        run.model.sample_images(num), run.image_shape, out or Path(run_dir) / FIGURE_FILES["samples"]
+    )
+    _stderr().print(f"wrote {num} samples to {path}")
 
 
 @cli.command()
@@ -215,7 +216,9 @@ def compare(run_dirs, fmt, out):
 
 
 def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
-    from pyro_vamp.report import COLUMNS, comparison_rows, format_csv, format_markdown
+    from rich.table import Table
+
+    from pyro_vamp.evaluation.report import COLUMNS, comparison_rows, format_csv, format_markdown
 
     rows = comparison_rows(run_dirs)
     if fmt == "table" and out is None:
@@ -224,12 +227,12 @@ def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
             table.add_column(column, justify="right" if column in ("value", "epochs", "train s", "eval s") else "left")
         for row in rows:
             table.add_row(*(str(row[c]) for c in COLUMNS))
-        stdout.print(table)
+        _stdout().print(table)
         return
     text = format_csv(rows) if fmt == "csv" else format_markdown(rows)
     if out:
         Path(out).write_text(text)
-        stderr.print(f"wrote {len(rows)} rows to {out}")
+        _stderr().print(f"wrote {len(rows)} rows to {out}")
     else:
         click.echo(text, nl=False)
 
@@ -237,32 +240,59 @@ def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
 @cli.command()
 @click.argument("configs", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder of the run folders.")
-@click.option("--grid", multiple=True, metavar="KEY=V1,V2", help="Vary a config key over values (repeatable; "
-              "the runs are every combination, for each config).")
-@click.option("--address", default="local", show_default=True,
-              help="local: a Ray instance on this machine; auto or ray://HOST:PORT: a running Ray cluster.")
+@click.option(
+    "--grid",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Vary a config key over values (repeatable; the runs are every combination, for each config).",
+)
+@click.option(
+    "--address",
+    default="local",
+    show_default=True,
+    help="local: a Ray instance on this machine; auto or ray://HOST:PORT: a running Ray cluster.",
+)
 @click.option("--cpus-per-run", default=1.0, show_default=True, type=click.FloatRange(min=0))
-@click.option("--gpus-per-run", default=0.0, show_default=True, type=click.FloatRange(min=0),
-              help="GPU share of each run, e.g. 0.5 for two runs per GPU.")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0),
-              help="Retries of a run whose worker died; each resumes from the run's last checkpoint.")
+@click.option(
+    "--gpus-per-run",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="GPU share of each run, e.g. 0.5 for two runs per GPU.",
+)
+@click.option(
+    "--retries",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Retries of a run whose worker died; each resumes from the run's last checkpoint.",
+)
 @click.option("--epochs", type=int, help="Override every config's epochs.")
 @click.option("--device", type=click.Choice(DEVICES), help="Override every config's device.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Override every config's data folder.")
-@click.option("--samples", default=5000, show_default=True, type=click.IntRange(min=1),
-              help="Importance samples per test point in each run's evaluation.")
+@click.option(
+    "--samples",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Importance samples per test point in each run's evaluation.",
+)
 @click.option("--subset", type=click.IntRange(min=1), help="Evaluate each run on this many test points only.")
 @click.option("--figures/--no-figures", default=True, show_default=True)
 @click.option("--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "markdown", "csv"]))
-def sweep(configs, out_dir, grid, address, cpus_per_run, gpus_per_run, retries, samples, subset, figures, fmt,
-          **overrides):
+def sweep(
+    configs, out_dir, grid, address, cpus_per_run, gpus_per_run, retries, samples, subset, figures, fmt, **overrides
+):
     """Train and evaluate every config (files or folders, e.g. configs/table1/) as Ray tasks, then compare.
 
     Needs the ray extra: pip install "pyro-vamp[ray]".
     """
     from pyro_vamp.sweep import EvalOptions, experiments, import_ray, parse_grid, run_sweep
 
+    from .progress import LazyProgress
+
     import_ray()  # a clear message before any work when Ray is missing
+    stderr = _stderr()
     runs = experiments([Path(c) for c in configs], parse_grid(list(grid)), overrides)
     out = Path(out_dir)
     progress = LazyProgress()
@@ -279,8 +309,9 @@ def sweep(configs, out_dir, grid, address, cpus_per_run, gpus_per_run, retries, 
     try:
         progress.update("runs", total=len(runs), completed=0, description=f"sweep of {len(runs)} runs")
         with contextlib.redirect_stdout(sys.stderr):  # Ray's own messages: stdout is for the table
-            run_sweep(runs, out, address, cpus_per_run, gpus_per_run, retries,
-                      EvalOptions(samples, subset, figures), on_done)
+            run_sweep(
+                runs, out, address, cpus_per_run, gpus_per_run, retries, EvalOptions(samples, subset, figures), on_done
+            )
     finally:
         progress.close()
     print_comparison([out / r.name for r in runs if r.name not in failed], fmt, None)
@@ -295,6 +326,8 @@ def datasets(ctx, data_dir):
     """List the datasets, their files, where they are looked for, and whether they are present."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.table import Table
+
     from pyro_vamp.data import DATASETS, data_folder, file_locations
 
     table = Table(title=f"datasets (data folder: {data_folder(data_dir)})")
@@ -306,7 +339,7 @@ def datasets(ctx, data_dir):
         present = all(path for _, path in found)
         status = "[green]present[/]" if present else f"[red]missing[/]: pyro-vamp datasets download {name}"
         table.add_row(name, "\n".join(file for file, _ in found), "\n".join(sizes), status, info.description)
-    stdout.print(table)
+    _stdout().print(table)
 
 
 @datasets.command()
@@ -321,7 +354,8 @@ def download(name, data_dir, mirror, allow_unverified):
 
     info = DATASETS.get(name)
     paths = download_dataset(name, data_dir, mirror, allow_unverified, progress=True)
-    for file, path in zip(info.files if info else (), paths):
+    stderr = _stderr()
+    for file, path in zip(info.files if info else (), paths, strict=False):
         check = file.known_hash or "no recorded checksum"
         stderr.print(f"{path}  sha256:{sha256(path)}  (verified against {check})")
     stderr.print(f"{name}: {len(paths)} file(s) ready")

@@ -1,28 +1,44 @@
-"""The training configuration: paper defaults < config file < command line."""
+"""The training configuration: paper defaults < config file < command line.
+
+:class:`TrainConfig` is the one source of truth for every training setting: its fields' defaults
+are the paper's, and each field's ``metadata`` holds the help text and the choices from which the
+``pyro-vamp train`` options are made. This module imports neither torch nor the models, so the
+command line can show its help at once.
+"""
 
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
-from .models import MODELS
-from .optim import OPTIMIZERS
-from .priors import PRIOR_NAMES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+#: ``--model`` names (:data:`pyro_vamp.models.MODELS` maps them to classes).
+MODEL_NAMES = ("vae", "hvae", "convhvae", "convhvae-plain")
+#: ``--prior`` names (:func:`pyro_vamp.priors.make_prior` builds them).
+PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data")
+#: ``--optimizer`` names (:func:`pyro_vamp.training.make_optimizer` builds them).
+OPTIMIZER_NAMES = ("adam", "adam-normalized")
 DEVICES = ("auto", "cpu", "cuda")
 PSEUDO_INITS = ("normal", "data")
 
 
+def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, folder: bool = False) -> Any:
+    """A config field with its command-line help, and its choices (a fixed set of names) or
+    ``folder=True`` (a path to a folder)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "folder": folder})
+
+
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (DESIGN.md sections 2-3; defaults are the paper's).
+    """Everything that defines a training run (defaults are the paper's, section 4).
 
     ``pseudo_init``: ``normal`` draws the VampPrior's pseudo-inputs from the dataset's
     N(mean, std) (the original code's values); ``data`` starts them at random training images.
@@ -31,35 +47,35 @@ class TrainConfig:
     ``optimizer``: ``adam``, or ``adam-normalized`` (Adam on per-tensor normalised gradients).
     """
 
-    dataset: str = "mnist5k"
-    model: str = "hvae"
-    prior: str = "vamp"
-    components: int = 500
-    epochs: int = 2000
-    warmup: int = 100
-    early_stopping: int = 50
-    batch_size: int = 100
-    lr: float = 5e-4
-    seed: int = 0
-    split_seed: int = 0
-    device: str = "auto"
-    data_dir: str | None = None
-    latent_dim: int = 40
-    hidden: int = 300
-    pseudo_init: str = "normal"
-    optimizer: str = "adam"
+    dataset: str = _setting("mnist5k", "Dataset name (see `pyro-vamp datasets`).")
+    model: str = _setting("hvae", "Model.", MODEL_NAMES)
+    prior: str = _setting("vamp", "Prior on the top latent.", PRIOR_NAMES)
+    components: int = _setting(500, "K: pseudo-inputs or mixture components.")
+    epochs: int = _setting(2000, "Maximum number of epochs.")
+    warmup: int = _setting(100, "KL warm-up epochs (beta 0 -> 1).")
+    early_stopping: int = _setting(50, "Look-ahead in epochs on validation ELBO, 0 = off.")
+    batch_size: int = _setting(100, "Images per training step.")
+    lr: float = _setting(5e-4, "Learning rate.")
+    seed: int = _setting(0, "Seed of initialisation, shuffling and noise.")
+    split_seed: int = _setting(0, "Seed of random train/val/test splits.")
+    device: str = _setting("auto", "auto: CUDA when present.", DEVICES)
+    data_dir: str | None = _setting(None, "Folder holding the dataset's published files.", folder=True)
+    latent_dim: int = _setting(40, "Latent units per stochastic layer.")
+    hidden: int = _setting(300, "Units per hidden layer of the gated MLPs.")
+    pseudo_init: str = _setting("normal", "VampPrior pseudo-input start.", PSEUDO_INITS)
+    optimizer: str = _setting("adam", "adam, or Adam on per-tensor normalised gradients.", OPTIMIZER_NAMES)
 
     def validate(self) -> "TrainConfig":
         """Check every value; raise :class:`InputError` naming the first bad one."""
-        from .data import DATASETS
+        from .data import DATASETS  # the data registry imports torch: only when a config is used
 
-        choices = {"dataset": tuple(DATASETS), "model": tuple(MODELS), "prior": PRIOR_NAMES,
-                   "device": DEVICES, "pseudo_init": PSEUDO_INITS, "optimizer": OPTIMIZERS}
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise InputError(f"{key} {getattr(self, key)!r} is not one of: {', '.join(allowed)}")
-        positive = ("components", "epochs", "batch_size", "latent_dim", "hidden")
-        for key in positive:
+        if self.dataset not in DATASETS:
+            raise InputError(f"dataset {self.dataset!r} is not one of: {', '.join(DATASETS)}")
+        for setting in fields(self):
+            allowed = setting.metadata["choices"]
+            if allowed is not None and getattr(self, setting.name) not in allowed:
+                raise InputError(f"{setting.name} {getattr(self, setting.name)!r} is not one of: {', '.join(allowed)}")
+        for key in ("components", "epochs", "batch_size", "latent_dim", "hidden"):
             if getattr(self, key) < 1:
                 raise InputError(f"{key} must be a positive integer, got {getattr(self, key)}")
         for key in ("warmup", "early_stopping", "seed", "split_seed"):
@@ -89,11 +105,15 @@ class TrainConfig:
         return dataclasses.replace(self, **clean)
 
 
-def _coerce(key, value, annotation, source):
-    optional = annotation == (str | None)
-    if value is None and optional:
+def setting_type(annotation: Any) -> type:
+    """The plain type of a :class:`TrainConfig` field: ``int``, ``float`` or ``str`` (``str | None``)."""
+    return str if annotation == (str | None) else annotation
+
+
+def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
+    if value is None and annotation == (str | None):
         return None
-    kind = str if optional else annotation
+    kind = setting_type(annotation)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
@@ -107,11 +127,12 @@ def read_config_file(path: Path) -> dict:
     try:
         text = path.read_text()
     except OSError as err:
-        raise InputError(f"cannot read config file {path}: {err.strerror}")
+        raise InputError(f"cannot read config file {path}: {err.strerror}") from None
     try:
         values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as err:
-        raise InputError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {err}")
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise InputError(f"config file {path} is not valid {kind}: {err}") from None
     if not isinstance(values, dict):
         raise InputError(f"config file {path} must hold a table of keys")
     return values

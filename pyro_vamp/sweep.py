@@ -13,14 +13,13 @@ import itertools
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .config import TrainConfig, resolve_config
 from .errors import InputError
-
-SWEEP_FILE = "sweep.json"
+from .run_folder import EVAL_FILE, LAST_CHECKPOINT, SWEEP_FILE
 
 
 @dataclass(frozen=True)
@@ -79,13 +78,15 @@ def experiments(sources: list[Path], grid: dict[str, list], overrides: dict) -> 
             raise InputError(f"config {source} does not exist")
     runs = []
     for file, combination in itertools.product(files or [None], itertools.product(*grid.values())):
-        point = dict(zip(grid, combination))
+        point = dict(zip(grid, combination, strict=True))
         name = "-".join([file.stem if file else "run"] + [f"{k}-{v}" for k, v in point.items()])
         runs.append(Experiment(name, resolve_config(file, {**point, **overrides})))
     names = [r.name for r in runs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise InputError(f"two experiments would share the run folder {duplicated[0]}; give config files distinct names")
+        raise InputError(
+            f"two experiments would share the run folder {duplicated[0]}; give config files distinct names"
+        )
     return runs
 
 
@@ -108,18 +109,17 @@ def run_experiment(experiment: Experiment, run_dir: Path, options: EvalOptions) 
     stages already finished are skipped.
     """
     from .evaluation import evaluate_run
-    from .run import LAST_CHECKPOINT
     from .training import train
 
     run_dir = Path(run_dir)
     record = _record(run_dir, new_attempt=True, host=socket.gethostname(), pid=os.getpid())
     if record.get("stage") == "evaluated":
-        return json.loads((run_dir / "eval.json").read_text())
+        return json.loads((run_dir / EVAL_FILE).read_text())
     if record.get("stage") != "trained":
         _record(run_dir, stage="training")
         train(experiment.config, run_dir, resume=(run_dir / LAST_CHECKPOINT).is_file())
         _record(run_dir, stage="trained")
-    summary = evaluate_run(run_dir, options.samples, subset=options.subset, make_figures=options.figures)
+    summary = evaluate_run(run_dir, num_samples=options.samples, subset=options.subset, make_figures=options.figures)
     _record(run_dir, stage="evaluated")
     return summary
 
@@ -128,13 +128,20 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError('the sweep runs on Ray, which is not installed: pip install "pyro-vamp[ray]"')
+        raise InputError('the sweep runs on Ray, which is not installed: pip install "pyro-vamp[ray]"') from None
     return ray
 
 
-def run_sweep(runs: list[Experiment], out: Path, address: str = "local", cpus_per_run: float = 1,
-              gpus_per_run: float = 0, retries: int = 3, options: EvalOptions = EvalOptions(),
-              on_done: Callable[[str, dict | None, str | None], None] | None = None) -> dict[str, dict | None]:
+def run_sweep(
+    runs: list[Experiment],
+    out: Path,
+    address: str = "local",
+    cpus_per_run: float = 1,
+    gpus_per_run: float = 0,
+    retries: int = 3,
+    options: EvalOptions = EvalOptions(),
+    on_done: Callable[[str, dict | None, str | None], None] | None = None,
+) -> dict[str, dict | None]:
     """Run ``runs`` as Ray tasks into ``out/NAME``; returns each run's eval summary (None if it failed).
 
     :param address: ``local`` starts a Ray instance on this machine; ``auto`` or ``ray://HOST:PORT``
@@ -145,10 +152,15 @@ def run_sweep(runs: list[Experiment], out: Path, address: str = "local", cpus_pe
     ray = import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
-    task = ray.remote(run_experiment).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=retries,
-                                              retry_exceptions=False)
+        ray.init(
+            address=None if address == "local" else address,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    task = ray.remote(run_experiment).options(
+        num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=retries, retry_exceptions=False
+    )
     pending = {task.remote(run, (out / run.name).resolve(), options): run.name for run in runs}
     results = {}
     while pending:

@@ -5,14 +5,15 @@ import pyro.distributions as dist
 import torch
 
 from pyro_vamp.inference import active_units, posterior_means
-from pyro_vamp.layers import broadcast_cat
+from pyro_vamp.networks.dense import broadcast_cat
 
 
 def test_known_active_dimensions():
     # E_q[z | x] = (x_0, 0.5 x_1, 0.05 x_0, 3, 0): var over x ~ N(0, I) is 1, 0.25, 0.0025, 0, 0
     def guide(x):
-        loc = torch.stack([x[:, 0], 0.5 * x[:, 1], 0.05 * x[:, 0], torch.full_like(x[:, 0], 3.0),
-                           torch.zeros_like(x[:, 0])], -1)
+        loc = torch.stack(
+            [x[:, 0], 0.5 * x[:, 1], 0.05 * x[:, 0], torch.full_like(x[:, 0], 3.0), torch.zeros_like(x[:, 0])], -1
+        )
         with pyro.plate("data", x.shape[0], dim=-1):
             pyro.sample("z", dist.Normal(loc, 2.0).to_event(1))
 

@@ -15,8 +15,9 @@ ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"}
 
 
 def pyro_vamp(*args, check=True):
-    result = subprocess.run([sys.executable, "-m", "pyro_vamp.cli", *map(str, args)], capture_output=True,
-                            text=True, env=ENV, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "pyro_vamp.cli", *map(str, args)], capture_output=True, text=True, env=ENV, timeout=600
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -25,14 +26,30 @@ def pyro_vamp(*args, check=True):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "vae-vamp"
-    pyro_vamp("train", "--dataset", "mnist5k", "--model", "vae", "--prior", "vamp", "--components", 10,
-              "--epochs", 2, "--warmup", 1, "--out", out)
+    pyro_vamp(
+        "train",
+        "--dataset",
+        "mnist5k",
+        "--model",
+        "vae",
+        "--prior",
+        "vamp",
+        "--components",
+        10,
+        "--epochs",
+        2,
+        "--warmup",
+        1,
+        "--out",
+        out,
+    )
     return out
 
 
 def test_train_writes_the_run_folder(run_dir):
     assert {"config.json", "checkpoint-last.pt", "checkpoint-best.pt", "metrics.jsonl"} <= {
-        p.name for p in run_dir.iterdir()}
+        p.name for p in run_dir.iterdir()
+    }
     lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2] and [r["beta"] for r in lines] == [1.0, 1.0]
     record = json.loads((run_dir / "config.json").read_text())
@@ -42,16 +59,32 @@ def test_train_writes_the_run_folder(run_dir):
 def test_eval_json_then_sample_then_compare(run_dir, tmp_path):
     result = pyro_vamp("eval", run_dir, "--samples", 20, "--subset", 100, "--json")
     summary = json.loads(result.stdout)
-    for key in ("test_ll", "test_ll_se", "test_elbo", "reconstruction", "kl", "bits_per_dim", "active_units",
-                "samples", "n_points", "seconds"):
+    for key in (
+        "test_ll",
+        "test_ll_se",
+        "test_elbo",
+        "reconstruction",
+        "kl",
+        "bits_per_dim",
+        "active_units",
+        "samples",
+        "n_points",
+        "seconds",
+    ):
         assert key in summary
     assert summary["samples"] == 20 and summary["n_points"] == 100
     assert summary["test_elbo"] <= summary["test_ll"] < 0 < summary["bits_per_dim"]
     assert abs(summary["reconstruction"] - summary["kl"] - summary["test_elbo"]) < 1e-6
     assert json.loads((run_dir / "eval.json").read_text())["test_ll"] == summary["test_ll"]
     assert np.load(run_dir / "test_ll.npy").shape == (100,)
-    for figure in ("samples", "reconstructions", "pseudo_inputs", "pseudo_input_samples", "ll_histogram",
-                   "training_curves"):
+    for figure in (
+        "samples",
+        "reconstructions",
+        "pseudo_inputs",
+        "pseudo_input_samples",
+        "ll_histogram",
+        "training_curves",
+    ):
         assert (run_dir / f"{figure}.png").is_file() and f"({figure}.png)" in (run_dir / "report.md").read_text()
     out = tmp_path / "s.png"
     pyro_vamp("sample", run_dir, "-n", 9, "--out", out)
@@ -69,12 +102,40 @@ def test_resume_continues_and_a_finished_run_is_never_overwritten(run_dir, tmp_p
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     best = hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest()
-    again = pyro_vamp("train", "--model", "vae", "--prior", "vamp", "--components", 10, "--epochs", 2,
-                      "--warmup", 1, "--out", copy, check=False)
+    again = pyro_vamp(
+        "train",
+        "--model",
+        "vae",
+        "--prior",
+        "vamp",
+        "--components",
+        10,
+        "--epochs",
+        2,
+        "--warmup",
+        1,
+        "--out",
+        copy,
+        check=False,
+    )
     assert again.returncode == 2 and "--resume" in again.stderr
     assert hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest() == best
-    pyro_vamp("train", "--model", "vae", "--prior", "vamp", "--components", 10, "--epochs", 3,
-              "--warmup", 1, "--out", copy, "--resume")
+    pyro_vamp(
+        "train",
+        "--model",
+        "vae",
+        "--prior",
+        "vamp",
+        "--components",
+        10,
+        "--epochs",
+        3,
+        "--warmup",
+        1,
+        "--out",
+        copy,
+        "--resume",
+    )
     assert len((copy / "metrics.jsonl").read_text().splitlines()) == 3
 
 
@@ -86,8 +147,19 @@ def _corrupt(run_dir, tmp_path):
     return copy
 
 
-@pytest.mark.parametrize("case", ["unknown-dataset", "negative-epochs", "missing-run", "corrupt-checkpoint",
-                                  "unknown-config-key", "cuda-missing", "no-such-pseudo-input", "compare-unevaluated"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-dataset",
+        "negative-epochs",
+        "missing-run",
+        "corrupt-checkpoint",
+        "unknown-config-key",
+        "cuda-missing",
+        "no-such-pseudo-input",
+        "compare-unevaluated",
+    ],
+)
 def test_bad_input_exits_2_with_one_line(case, run_dir, tmp_path):
     if case == "cuda-missing" and __import__("torch").cuda.is_available():
         pytest.skip("this machine has a GPU")

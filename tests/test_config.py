@@ -20,13 +20,16 @@ def test_json_config(tmp_path):
     assert resolve_config(path, {}).model == "vae"
 
 
-@pytest.mark.parametrize("text,match", [
-    ("epoch = 3\n", "unknown key 'epoch'"),
-    ('epochs = "many"\n', "epochs must be int"),
-    ("epochs = -1\n", "epochs must be a positive integer"),
-    ('prior = "flat"\n', "prior 'flat' is not one of"),
-    ("epochs = [\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("epoch = 3\n", "unknown key 'epoch'"),
+        ('epochs = "many"\n', "epochs must be int"),
+        ("epochs = -1\n", "epochs must be a positive integer"),
+        ('prior = "flat"\n', "prior 'flat' is not one of"),
+        ("epochs = [\n", "not valid TOML"),
+    ],
+)
 def test_bad_files_are_rejected_in_one_line(tmp_path, text, match):
     path = tmp_path / "bad.toml"
     path.write_text(text)

@@ -32,10 +32,10 @@ def test_mnist5k_split_is_stratified_disjoint_and_fixed():
     parts = stratified_split(labels, (400, 50, 50), seed=0)
     assert [len(p) for p in parts] == [4000, 500, 500]
     assert len(set(np.concatenate(parts).tolist())) == 5000
-    for part, per_class in zip(parts, (400, 50, 50)):
+    for part, per_class in zip(parts, (400, 50, 50), strict=True):
         assert np.all(np.bincount(labels[part], minlength=10) == per_class)
     again = stratified_split(labels, (400, 50, 50), seed=0)
-    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
 
 
 def test_dynamic_binarisation_draws_fresh_bits_with_the_grey_level_as_mean():
@@ -65,7 +65,7 @@ def test_split_indices_are_disjoint_and_reproducible():
     b = split_indices(100, (60, 20, 20), seed=3)
     c = split_indices(100, (60, 20, 20), seed=4)
     assert sorted(torch.cat(a).tolist()) == list(range(100))
-    assert all(torch.equal(x, y) for x, y in zip(a, b)) and not torch.equal(a[0], c[0])
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True)) and not torch.equal(a[0], c[0])
 
 
 def test_frey_faces_from_the_real_file(frey_dir):

@@ -13,8 +13,8 @@ import pytest
 import torch
 from scipy.io import savemat
 
-from pyro_vamp.data import load_dataset
 from pyro_vamp.data import idx as idx_module
+from pyro_vamp.data import load_dataset
 from pyro_vamp.data import matlab as matlab_module
 from pyro_vamp.errors import InputError
 
@@ -37,6 +37,7 @@ def assert_marked(flat):
 
 # --- static MNIST (.amat) ----------------------------------------------------------------------
 
+
 def write_amat(path, images):
     path.write_text("\n".join(" ".join(str(v) for v in image.reshape(-1)) for image in images) + "\n")
 
@@ -51,8 +52,9 @@ def test_static_mnist(tmp_path):
     assert torch.equal(data.val.images, torch.from_numpy(marked_images(3, 1).reshape(3, 784)))
 
 
-@pytest.mark.parametrize("content,match", [("0 1 2\n", "784 values"), ("0 " * 783 + "7\n", "0 or 1"),
-                                           ("a b c\n", "numbers")])
+@pytest.mark.parametrize(
+    "content,match", [("0 1 2\n", "784 values"), ("0 " * 783 + "7\n", "0 or 1"), ("a b c\n", "numbers")]
+)
 def test_static_mnist_rejects_bad_files(tmp_path, content, match):
     for name in ("train", "valid", "test"):
         write_amat(tmp_path / f"binarized_mnist_{name}.amat", marked_images(2))
@@ -63,6 +65,7 @@ def test_static_mnist_rejects_bad_files(tmp_path, content, match):
 
 # --- dynamic MNIST (IDX) -----------------------------------------------------------------------
 
+
 def idx_bytes(images, magic=0x00000803):
     n = images.shape[0]
     return struct.pack(">IIII", magic, n, 28, 28) + images.astype(np.uint8).tobytes()
@@ -71,8 +74,10 @@ def idx_bytes(images, magic=0x00000803):
 @pytest.mark.parametrize("gzipped", [True, False])
 def test_dynamic_mnist(tmp_path, monkeypatch, gzipped):
     monkeypatch.setattr(idx_module, "VALIDATION_SIZE", 3)
-    for name, images in (("train-images-idx3-ubyte", marked_images(10, 0, levels=True)),
-                         ("t10k-images-idx3-ubyte", marked_images(4, 1, levels=True))):
+    for name, images in (
+        ("train-images-idx3-ubyte", marked_images(10, 0, levels=True)),
+        ("t10k-images-idx3-ubyte", marked_images(4, 1, levels=True)),
+    ):
         data = idx_bytes(images)
         if gzipped:
             (tmp_path / f"{name}.gz").write_bytes(gzip.compress(data))
@@ -86,10 +91,15 @@ def test_dynamic_mnist(tmp_path, monkeypatch, gzipped):
     assert_marked(data.test.images)
 
 
-@pytest.mark.parametrize("corruption,match", [
-    ("labels-magic", "magic number"), ("truncated-gzip", "damaged or truncated"), ("short-body", "header promises"),
-    ("wrong-size", "expected 28 x 28"),
-])
+@pytest.mark.parametrize(
+    "corruption,match",
+    [
+        ("labels-magic", "magic number"),
+        ("truncated-gzip", "damaged or truncated"),
+        ("short-body", "header promises"),
+        ("wrong-size", "expected 28 x 28"),
+    ],
+)
 def test_dynamic_mnist_rejects_bad_files(tmp_path, monkeypatch, corruption, match):
     monkeypatch.setattr(idx_module, "VALIDATION_SIZE", 1)
     good = idx_bytes(marked_images(4, levels=True))
@@ -107,6 +117,7 @@ def test_dynamic_mnist_rejects_bad_files(tmp_path, monkeypatch, corruption, matc
 
 # --- OMNIGLOT and Caltech 101 Silhouettes (MATLAB) ----------------------------------------------
 
+
 def column_major(images):
     """[N, 28, 28] -> [N, 784] read column by column, as the published .mat files store them."""
     return np.stack([image.flatten(order="F") for image in images])
@@ -115,9 +126,14 @@ def column_major(images):
 def test_omniglot(tmp_path, monkeypatch):
     monkeypatch.setattr(matlab_module, "OMNIGLOT_VALIDATION", 2)
     train, test = marked_images(6, 0), marked_images(3, 1)
-    savemat(tmp_path / "chardata.mat", {"data": column_major(train).T.astype(np.float64),
-                                        "testdata": column_major(test).T.astype(np.float64),
-                                        "target": np.zeros((50, 6))})
+    savemat(
+        tmp_path / "chardata.mat",
+        {
+            "data": column_major(train).T.astype(np.float64),
+            "testdata": column_major(test).T.astype(np.float64),
+            "target": np.zeros((50, 6)),
+        },
+    )
     data = load_dataset("omniglot", tmp_path, split_seed=0)
     assert (len(data.train), len(data.val), len(data.test)) == (4, 2, 3)
     assert data.train.encoding == "dynamic"
@@ -133,8 +149,10 @@ def test_omniglot(tmp_path, monkeypatch):
 def test_caltech_silhouettes_objects_are_ones(tmp_path):
     splits = {"train_data": marked_images(5, 0), "val_data": marked_images(2, 1), "test_data": marked_images(3, 2)}
     # published polarity: objects are 0, background 1
-    savemat(tmp_path / "caltech101_silhouettes_28_split1.mat",
-            {key: (1 - column_major(images)).astype(np.float64) for key, images in splits.items()})
+    savemat(
+        tmp_path / "caltech101_silhouettes_28_split1.mat",
+        {key: (1 - column_major(images)).astype(np.float64) for key, images in splits.items()},
+    )
     data = load_dataset("caltech101-silhouettes", tmp_path)
     assert (len(data.train), len(data.val), len(data.test)) == (5, 2, 3)
     assert_marked(data.train.images)
@@ -151,6 +169,7 @@ def test_matlab_file_without_the_arrays_is_rejected(tmp_path):
 
 
 # --- Histopathology (pickle, or the pickle in a .tar.gz) ----------------------------------------
+
 
 def histopathology_pickle(float_values=True):
     content = {}
@@ -189,23 +208,54 @@ def test_histopathology_truncated_archive_is_rejected(tmp_path):
 
 # --- every corruption through the CLI: exit 2, one line, no traceback ----------------------------
 
-@pytest.mark.parametrize("dataset,files", [
-    ("dynamic-mnist", {"train-images-idx3-ubyte.gz": b"\x1f\x8b\x08\x00garbage", "t10k-images-idx3-ubyte": b""}),
-    ("dynamic-mnist", {"train-images-idx3-ubyte": idx_bytes(marked_images(2), magic=0x801),
-                       "t10k-images-idx3-ubyte": idx_bytes(marked_images(2))}),
-    ("frey-faces", {"freyfaces.pkl": pickle.dumps({"a": [1, 2]})}),
-    ("frey-faces", {"freyfaces.pkl": pickle.dumps([np.zeros((5, 560), dtype=np.float32)])}),
-    ("histopathology", {"histopathology.pkl": b"not a pickle"}),
-    ("omniglot", {"chardata.mat": b"\x00" * 200}),
-    ("static-mnist", {"binarized_mnist_train.amat": "2 " * 784, "binarized_mnist_valid.amat": "",
-                      "binarized_mnist_test.amat": ""}),
-])
+
+@pytest.mark.parametrize(
+    "dataset,files",
+    [
+        ("dynamic-mnist", {"train-images-idx3-ubyte.gz": b"\x1f\x8b\x08\x00garbage", "t10k-images-idx3-ubyte": b""}),
+        (
+            "dynamic-mnist",
+            {
+                "train-images-idx3-ubyte": idx_bytes(marked_images(2), magic=0x801),
+                "t10k-images-idx3-ubyte": idx_bytes(marked_images(2)),
+            },
+        ),
+        ("frey-faces", {"freyfaces.pkl": pickle.dumps({"a": [1, 2]})}),
+        ("frey-faces", {"freyfaces.pkl": pickle.dumps([np.zeros((5, 560), dtype=np.float32)])}),
+        ("histopathology", {"histopathology.pkl": b"not a pickle"}),
+        ("omniglot", {"chardata.mat": b"\x00" * 200}),
+        (
+            "static-mnist",
+            {
+                "binarized_mnist_train.amat": "2 " * 784,
+                "binarized_mnist_valid.amat": "",
+                "binarized_mnist_test.amat": "",
+            },
+        ),
+    ],
+)
 def test_bad_files_exit_2_with_one_line(tmp_path, dataset, files):
     for name, content in files.items():
         path = tmp_path / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-    result = subprocess.run([sys.executable, "-m", "pyro_vamp.cli", "train", "--dataset", dataset, "--data-dir",
-                             tmp_path, "--epochs", "1", "--out", tmp_path / "run"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyro_vamp.cli",
+            "train",
+            "--dataset",
+            dataset,
+            "--data-dir",
+            tmp_path,
+            "--epochs",
+            "1",
+            "--out",
+            tmp_path / "run",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr and str(tmp_path) in lines[0]
@@ -213,6 +263,9 @@ def test_bad_files_exit_2_with_one_line(tmp_path, dataset, files):
 
 
 def test_missing_dataset_names_the_download_command(tmp_path):
-    with pytest.raises(InputError, match=r"pyro-vamp datasets download static-mnist .*binarized_mnist_train\.amat|"
-                                         r"binarized_mnist_train\.amat.*pyro-vamp datasets download static-mnist"):
+    with pytest.raises(
+        InputError,
+        match=r"pyro-vamp datasets download static-mnist .*binarized_mnist_train\.amat|"
+        r"binarized_mnist_train\.amat.*pyro-vamp datasets download static-mnist",
+    ):
         load_dataset("static-mnist", tmp_path)

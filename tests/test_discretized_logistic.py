@@ -42,7 +42,9 @@ def test_log_prob_matches_cdf_differences(loc, scale):
 
 def test_values_in_a_bin_score_as_its_centre():
     d = DiscretizedLogistic(torch.tensor(0.4), torch.tensor(0.05))
-    assert torch.equal(d.log_prob(torch.tensor([100.1 / 256, 100.9 / 256])), d.log_prob(torch.tensor([100.5 / 256] * 2)))
+    assert torch.equal(
+        d.log_prob(torch.tensor([100.1 / 256, 100.9 / 256])), d.log_prob(torch.tensor([100.5 / 256] * 2))
+    )
 
 
 def test_gradients_are_finite_at_the_edges():

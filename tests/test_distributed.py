@@ -18,11 +18,21 @@ import torch.multiprocessing as mp
 
 from pyro_vamp import training
 from pyro_vamp.config import TrainConfig
-from pyro_vamp.distributed import ShardNoise, Workers
+from pyro_vamp.training.distributed import ShardNoise, Workers
 
 #: Tiny HVAE with a VampPrior on mnist5k: 8 global batches of 500 per epoch, dynamic binarisation.
-CONFIG = dict(model="hvae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500,
-              lr=1e-3, optimizer="adam-normalized", device="cpu")
+CONFIG = dict(
+    model="hvae",
+    prior="vamp",
+    components=5,
+    latent_dim=4,
+    hidden=16,
+    warmup=2,
+    batch_size=500,
+    lr=1e-3,
+    optimizer="adam-normalized",
+    device="cpu",
+)
 #: Float32 rounding: the two processes sum their gradients in another order than one process.
 ATOL = 1e-5
 
@@ -34,8 +44,9 @@ def free_port() -> int:
 
 
 def worker(rank, world, port, epochs, run_dirs, resume, out):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     result = training.train(TrainConfig(epochs=epochs, **CONFIG), run_dirs[rank], resume=resume)
     torch.save(result.model.state_dict(), out / f"rank{rank}.pt")
@@ -75,14 +86,18 @@ def test_two_processes_equal_one_process_on_the_global_batch(runs):
 
 def test_only_rank_0_writes_the_run_folder(runs):
     tmp = runs["tmp"]
-    assert {p.name for p in (tmp / "run").iterdir()} == {"config.json", "metrics.jsonl", "checkpoint-last.pt",
-                                                          "checkpoint-best.pt"}
+    assert {p.name for p in (tmp / "run").iterdir()} == {
+        "config.json",
+        "metrics.jsonl",
+        "checkpoint-last.pt",
+        "checkpoint-best.pt",
+    }
     assert not (tmp / "rank1-run").exists()
     assert '"processes": 2' in (tmp / "run" / "config.json").read_text()
 
 
 def test_resumed_two_process_run_continues_exactly(runs):
-    for resumed, straight in zip(runs["resumed"], runs["straight"]):
+    for resumed, straight in zip(runs["resumed"], runs["straight"], strict=True):
         assert all(torch.equal(resumed[k], straight[k]) for k in straight)
     metrics = (runs["tmp"] / "resumed" / "metrics.jsonl").read_text().splitlines()
     assert len(metrics) == 2
@@ -108,19 +123,39 @@ def test_shard_noise_rows_are_the_rows_of_pyros_own_whole_batch_draw():
     assert torch.equal(torch.cat(shards), whole)
 
 
-@pytest.mark.parametrize("world, size, expected", [
-    (2, 500, [(0, 250), (250, 250)]), (3, 100, [(0, 34), (34, 33), (67, 33)]), (1, 65, [(0, 65)])])
+@pytest.mark.parametrize(
+    "world, size, expected",
+    [(2, 500, [(0, 250), (250, 250)]), (3, 100, [(0, 34), (34, 33), (67, 33)]), (1, 65, [(0, 65)])],
+)
 def test_shards_cover_the_global_batch_once(world, size, expected):
     assert [Workers(rank, world).shard(size) for rank in range(world)] == expected
 
 
 def torchrun_train(tmp_path, epochs, *options):
     config = tmp_path / "tiny.toml"
-    config.write_text('model = "vae"\nprior = "vamp"\ncomponents = 5\nlatent-dim = 4\nhidden = 16\n'
-                      'batch-size = 100\nwarmup = 1\ndevice = "cpu"\n')
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
-            "-m", "pyro_vamp.cli", "train", "--config", str(config), "--epochs", str(epochs),
-            "--out", str(tmp_path / "run"), *options]
+    config.write_text(
+        'model = "vae"\nprior = "vamp"\ncomponents = 5\nlatent-dim = 4\nhidden = 16\n'
+        'batch-size = 100\nwarmup = 1\ndevice = "cpu"\n'
+    )
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(free_port()),
+        "-m",
+        "pyro_vamp.cli",
+        "train",
+        "--config",
+        str(config),
+        "--epochs",
+        str(epochs),
+        "--out",
+        str(tmp_path / "run"),
+        *options,
+    ]
 
 
 TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
@@ -134,8 +169,14 @@ def test_torchrun_entry_point_trains_and_reports_once(tmp_path):
 
 
 def test_ctrl_c_stops_both_processes_at_one_step_and_the_run_resumes(tmp_path):
-    run = subprocess.Popen(torchrun_train(tmp_path, 1000), env=TORCHRUN_ENV, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        torchrun_train(tmp_path, 1000),
+        env=TORCHRUN_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while not (tmp_path / "run" / "checkpoint-last.pt").exists():  # wait for the first epoch's checkpoint
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()
@@ -145,8 +186,13 @@ def test_ctrl_c_stops_both_processes_at_one_step_and_the_run_resumes(tmp_path):
     assert err.count("interrupted: SIGINT at epoch") == 1, err[-2000:]  # rank 0 reports, once
     state = torch.load(tmp_path / "run" / "checkpoint-last.pt", weights_only=True)
     stopped_at = state["epoch"] - (state["in_epoch"] is not None)  # epochs fully done
-    done = subprocess.run(torchrun_train(tmp_path, stopped_at + 1, "--resume"), env=TORCHRUN_ENV,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        torchrun_train(tmp_path, stopped_at + 1, "--resume"),
+        env=TORCHRUN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert epochs == list(range(1, stopped_at + 2))

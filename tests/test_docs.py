@@ -29,15 +29,21 @@ BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 def run_cli_line(line: str, cwd: Path, env: dict) -> None:
     args = shlex.split(line)[1:]
     args += SMOKE_OPTIONS.get(args[0], [])
-    result = subprocess.run([sys.executable, "-m", "pyro_vamp.cli", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "pyro_vamp.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, f"{line}\n{result.stderr}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_page_runs(page, tmp_path, monkeypatch):
-    env = {**os.environ, "PYRO_VAMP_SMOKE": "1", "PYRO_VAMP_FIGURES": str(tmp_path / "figures"),
-           "PYRO_VAMP_RUNS": str(tmp_path / "runs"), "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {
+        **os.environ,
+        "PYRO_VAMP_SMOKE": "1",
+        "PYRO_VAMP_FIGURES": str(tmp_path / "figures"),
+        "PYRO_VAMP_RUNS": str(tmp_path / "runs"),
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
     for key in ("PYRO_VAMP_SMOKE", "PYRO_VAMP_FIGURES", "PYRO_VAMP_RUNS"):
         monkeypatch.setenv(key, env[key])
     monkeypatch.chdir(tmp_path)
@@ -53,7 +59,12 @@ def test_page_runs(page, tmp_path, monkeypatch):
 
 
 def test_site_builds_strictly(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "api" / "index.html").read_text().count("VampPrior") > 3

@@ -128,8 +128,12 @@ def test_cli_downloads_frey_faces_from_a_mirror_and_trains_on_it(frey_dir, tmp_p
         assert (tmp_path / "good" / "freyfaces.pkl").read_bytes() == real
     finally:
         mirror.close()
-    listing = subprocess.run([sys.executable, "-m", "pyro_vamp.cli", "datasets", "--data-dir", tmp_path / "good"],
-                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
+    listing = subprocess.run(
+        [sys.executable, "-m", "pyro_vamp.cli", "datasets", "--data-dir", tmp_path / "good"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "250"},
+    )
     frey_line = next(line for line in listing.stdout.splitlines() if "frey-faces" in line)
     assert "present" in frey_line and "3.4 MiB" in frey_line
     shutil.rmtree(tmp_path / "bad")

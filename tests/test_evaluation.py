@@ -21,10 +21,12 @@ def test_pseudo_inputs_are_encoded_once_per_evaluation():
 
 
 def test_summary_signs_and_bits_per_dimension():
-    result = {"log_likelihood": torch.tensor([-100.0, -120.0], dtype=torch.float64),
-              "elbo": torch.tensor([-105.0, -125.0], dtype=torch.float64),
-              "reconstruction": torch.tensor([-80.0, -90.0], dtype=torch.float64),
-              "means": {"z": torch.tensor([[0.0, 1.0], [0.0, -1.0]])}}
+    result = {
+        "log_likelihood": torch.tensor([-100.0, -120.0], dtype=torch.float64),
+        "elbo": torch.tensor([-105.0, -125.0], dtype=torch.float64),
+        "reconstruction": torch.tensor([-80.0, -90.0], dtype=torch.float64),
+        "means": {"z": torch.tensor([[0.0, 1.0], [0.0, -1.0]])},
+    }
     summary = summarize(result, num_samples=7, input_dim=784)
     assert summary["test_ll"] == -110.0 and summary["test_elbo"] == -115.0
     assert summary["reconstruction"] == -85.0 and summary["kl"] == 30.0
@@ -47,7 +49,7 @@ def test_rows_per_chunk_is_bounded_whatever_the_number_of_samples():
 
 
 def test_memory_budget_sets_the_rows():
-    from pyro_vamp.resources import CPU_ROWS, rows_per_chunk
+    from pyro_vamp.evaluation.memory import CPU_ROWS, rows_per_chunk
 
     cpu = torch.device("cpu")
     assert rows_per_chunk(cpu, row_bytes=1000, max_memory=300_000) == 300

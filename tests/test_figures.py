@@ -9,9 +9,9 @@ from PIL import Image
 from pyro_vamp.config import TrainConfig
 from pyro_vamp.data import Split
 from pyro_vamp.evaluation import write_figures
-from pyro_vamp.figures import PLOT_SIZE, pseudo_input_samples
+from pyro_vamp.evaluation.figures import PLOT_SIZE, pseudo_input_samples
 from pyro_vamp.models import HVAE, VAE, ConvHVAE
-from pyro_vamp.run import METRICS_FILE, LoadedRun
+from pyro_vamp.run_folder import METRICS_FILE, LoadedRun
 
 
 def grid_size(n, shape, ncols=None):
@@ -27,8 +27,9 @@ def grid_size(n, shape, ncols=None):
 @pytest.mark.parametrize("model_cls", [VAE, HVAE, ConvHVAE])
 def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_cls):
     d = shape[0] * shape[1]
-    model = model_cls(d, likelihood=likelihood, prior="vamp", num_components=20, latent_dim=3, hidden=8,
-                      image_shape=shape)
+    model = model_cls(
+        d, likelihood=likelihood, prior="vamp", num_components=20, latent_dim=3, hidden=8, image_shape=shape
+    )
     (tmp_path / METRICS_FILE).write_text('{"epoch": 1, "beta": 0.5, "train_loss": 3.0, "val_elbo": -2.0}\n')
     run = LoadedRun(tmp_path, TrainConfig(), shape, likelihood, model, epoch=1)
     split = Split(torch.randint(0, 256, (60, d), dtype=torch.uint8), "grey")

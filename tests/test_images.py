@@ -4,12 +4,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pyro_vamp.images import image_grid, save_image_grid
+from pyro_vamp.evaluation.images import image_grid, save_image_grid
 
 
 def test_grid_size_for_28x28_and_28x20(tmp_path):
-    for shape, n, ncols, expected in [((28, 28), 100, None, (10 * 30 + 2, 10 * 30 + 2)),
-                                      ((28, 20), 7, 4, (2 * 30 + 2, 4 * 22 + 2))]:
+    for shape, n, ncols, expected in [
+        ((28, 28), 100, None, (10 * 30 + 2, 10 * 30 + 2)),
+        ((28, 20), 7, 4, (2 * 30 + 2, 4 * 22 + 2)),
+    ]:
         path = save_image_grid(torch.rand(n, shape[0] * shape[1]), shape, tmp_path / "g.png", ncols)
         with Image.open(path) as im:
             assert im.mode == "L" and im.size == (expected[1], expected[0])

@@ -144,12 +144,14 @@ def test_chunk_size_changes_the_estimate_only_within_monte_carlo_error(linear_ga
 def test_batched_and_one_point_at_a_time_agree(linear_gaussian, trained_guide):
     model, exact_guide, x, _ = linear_gaussian
     batched = importance_sample(model, exact_guide, x, 30).log_likelihood
-    single = torch.cat([importance_sample(model, exact_guide, x[i : i + 1], 30).log_likelihood
-                        for i in range(x.shape[0])])
+    single = torch.cat(
+        [importance_sample(model, exact_guide, x[i : i + 1], 30).log_likelihood for i in range(x.shape[0])]
+    )
     assert torch.allclose(batched, single, atol=1e-9)
     batched = importance_sample(model, trained_guide, x, 20000, chunk_size=5000).log_likelihood
-    single = torch.cat([importance_sample(model, trained_guide, x[i : i + 1], 20000).log_likelihood
-                        for i in range(x.shape[0])])
+    single = torch.cat(
+        [importance_sample(model, trained_guide, x[i : i + 1], 20000).log_likelihood for i in range(x.shape[0])]
+    )
     assert (batched - single).abs().max() < 0.005  # Monte Carlo noise only
 
 
@@ -159,7 +161,8 @@ def test_reconstruction_term_is_the_expected_log_likelihood(linear_gaussian):
     W, b, post_cov = linear_gaussian_parameters()
     mu = (x - b) @ W @ post_cov.T / S_NOISE**2
     expected = dist.Normal(mu @ W.T + b, S_NOISE).log_prob(x).sum(-1) - torch.trace(W @ post_cov @ W.T) / (
-        2 * S_NOISE**2)
+        2 * S_NOISE**2
+    )
     estimate = importance_sample(model, exact_guide, x, 100000, chunk_size=50000)
     # Monte Carlo error of a mean of 1e5 draws of a quadratic form with variance O(1): ~0.01
     assert (estimate.reconstruction - expected).abs().max() < 0.02

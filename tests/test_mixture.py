@@ -6,7 +6,7 @@ import pyro
 import pytest
 import torch
 
-from pyro_vamp.layers import GaussianEncoder
+from pyro_vamp.networks.dense import GaussianEncoder
 from pyro_vamp.priors import EqualGaussianMixture, MixtureOfGaussiansPrior, VampPrior
 
 
@@ -46,8 +46,9 @@ def test_exact_form_survives_small_scales_and_large_means():
     assert abs(EqualGaussianMixture(locs, scales, exact=True).log_prob(z).item() - expected.item()) < 1e-6
 
 
-@pytest.mark.parametrize("make_prior", [lambda: MixtureOfGaussiansPrior(4, num_components=6), vamp_prior],
-                         ids=["mog", "vamp"])
+@pytest.mark.parametrize(
+    "make_prior", [lambda: MixtureOfGaussiansPrior(4, num_components=6), vamp_prior], ids=["mog", "vamp"]
+)
 @pytest.mark.parametrize("observed", [False, True])
 def test_prior_in_data_and_particle_plates(make_prior, observed):
     prior = make_prior()

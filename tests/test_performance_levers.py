@@ -8,10 +8,10 @@ import sys
 import pyro
 import pytest
 import torch
+from conftest import REPO
 from pyro import poutine
 from pyro.infer import Trace_ELBO
 
-from conftest import REPO
 from pyro_vamp.models import HVAE, VAE
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -38,7 +38,7 @@ def test_unregistered_step_has_the_same_loss_and_gradients_and_no_param_sites(mo
         results.append((loss.detach(), [p.grad.clone() for p in model.parameters()], len(params.trace.nodes)))
     (loss_on, grads_on, sites_on), (loss_off, grads_off, sites_off) = results
     assert torch.equal(loss_on, loss_off)
-    assert all(torch.equal(a, b) for a, b in zip(grads_on, grads_off))
+    assert all(torch.equal(a, b) for a, b in zip(grads_on, grads_off, strict=True))
     assert sites_on == len(list(model.parameters())) and sites_off == 0
 
 
@@ -75,16 +75,24 @@ def test_straightforward_mixture_matches_the_matrix_form():
 def openmp_after_import(env_update: dict, code: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     env.update(env_update)
-    return subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('GOMP_SPINCOUNT'))"],
-                          env=env, capture_output=True, text=True, check=True).stdout.split()[-1]
+    return subprocess.run(
+        [sys.executable, "-c", code + "; import os; print(os.environ.get('GOMP_SPINCOUNT'))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
 
 
-@pytest.mark.parametrize("env, code, expected", [
-    ({}, "import pyro_vamp.openmp as o; o.tune_openmp()", "10000"),
-    ({"OMP_WAIT_POLICY": "PASSIVE"}, "import pyro_vamp.openmp as o; o.tune_openmp()", "10000"),
-    ({"OMP_WAIT_POLICY": "active"}, "import pyro_vamp.openmp as o; o.tune_openmp()", "None"),
-    ({"GOMP_SPINCOUNT": "5"}, "import pyro_vamp.openmp as o; o.tune_openmp()", "5"),
-    ({}, "import torch, pyro_vamp.openmp as o; o.tune_openmp()", "None"),  # too late: left alone
-])
+@pytest.mark.parametrize(
+    "env, code, expected",
+    [
+        ({}, "import pyro_vamp.runtime as o; o.tune_openmp()", "10000"),
+        ({"OMP_WAIT_POLICY": "PASSIVE"}, "import pyro_vamp.runtime as o; o.tune_openmp()", "10000"),
+        ({"OMP_WAIT_POLICY": "active"}, "import pyro_vamp.runtime as o; o.tune_openmp()", "None"),
+        ({"GOMP_SPINCOUNT": "5"}, "import pyro_vamp.runtime as o; o.tune_openmp()", "5"),
+        ({}, "import torch, pyro_vamp.runtime as o; o.tune_openmp()", "None"),  # too late: left alone
+    ],
+)
 def test_openmp_spin_count_is_set_only_before_torch_and_never_over_a_user_choice(env, code, expected):
     assert openmp_after_import(env, code) == expected

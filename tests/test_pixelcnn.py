@@ -9,7 +9,7 @@ from pyro.infer import Trace_ELBO
 from pyro_vamp.data import load_dataset
 from pyro_vamp.inference import importance_sample
 from pyro_vamp.models import ConvHVAE, ConvHVAEPlain
-from pyro_vamp.pixelcnn import MaskedConv2d, PixelCNNDecoder
+from pyro_vamp.networks.pixelcnn import MaskedConv2d, PixelCNNDecoder
 
 SHAPES = [(28, 28), (28, 20)]
 
@@ -30,8 +30,9 @@ def raster_positions(shape):
 @pytest.mark.parametrize("pixel", [0, 29, 300, 559])
 def test_an_a_then_b_stack_never_sees_the_current_or_later_pixels(shape, pixel):
     torch.manual_seed(0)
-    stack = torch.nn.Sequential(MaskedConv2d("A", 3, 8), torch.nn.ReLU(), MaskedConv2d("B", 8, 8), torch.nn.ReLU(),
-                                MaskedConv2d("B", 8, 8))
+    stack = torch.nn.Sequential(
+        MaskedConv2d("A", 3, 8), torch.nn.ReLU(), MaskedConv2d("B", 8, 8), torch.nn.ReLU(), MaskedConv2d("B", 8, 8)
+    )
     grad = input_gradient(stack, shape, 3, pixel).abs().sum(0)
     assert torch.all(grad[raster_positions(shape) >= pixel] == 0)
     if pixel > 0:
@@ -67,8 +68,11 @@ def test_one_pass_likelihood_equals_the_pixel_by_pixel_conditionals(likelihood):
     shape = (5, 4)
     decoder = PixelCNNDecoder(shape, 3, likelihood, channels=8, layers=3)
     z1, z2 = torch.randn(2, 3), torch.randn(2, 3)
-    x = torch.bernoulli(torch.full((2, 20), 0.4)) if likelihood == "bernoulli" else \
-        (torch.randint(0, 256, (2, 20)) + 0.5) / 256
+    x = (
+        torch.bernoulli(torch.full((2, 20), 0.4))
+        if likelihood == "bernoulli"
+        else (torch.randint(0, 256, (2, 20)) + 0.5) / 256
+    )
     one_pass = decoder(x, z1, z2).log_prob(x)
     by_pixel = torch.zeros(2)
     for pixel in range(20):
@@ -99,8 +103,9 @@ def test_incremental_sampling_uses_exactly_the_full_network(shape, likelihood):
 
 
 def test_sampling_is_repeatable_with_a_seed():
-    model = ConvHVAE(560, likelihood="logistic", prior="vamp", num_components=4, latent_dim=3, hidden=16,
-                     image_shape=(28, 20))
+    model = ConvHVAE(
+        560, likelihood="logistic", prior="vamp", num_components=4, latent_dim=3, hidden=16, image_shape=(28, 20)
+    )
     draws = []
     for _ in range(2):
         torch.manual_seed(7)

@@ -26,17 +26,23 @@ def write_configs(folder, epochs):
 def test_grid_crosses_every_config_with_every_value_and_overrides_win(tmp_path):
     folder = write_configs(tmp_path / "configs", {"a-standard": 2, "b-vamp": 2, "c-long": 3})
     runs = experiments([folder], parse_grid(["components=3,7", "lr=0.001"]), {"epochs": 9, "device": None})
-    assert [r.name for r in runs] == [f"{stem}-components-{k}-lr-0.001" for stem in ("a-standard", "b-vamp", "c-long")
-                                      for k in (3, 7)]
+    assert [r.name for r in runs] == [
+        f"{stem}-components-{k}-lr-0.001" for stem in ("a-standard", "b-vamp", "c-long") for k in (3, 7)
+    ]
     assert {r.config.components for r in runs} == {3, 7} and {r.config.lr for r in runs} == {0.001}
     assert {r.config.epochs for r in runs} == {9}  # the command line overrides the files
     assert {r.config.device for r in runs} == {"cpu"}  # an option not given leaves the file's value
     assert [r.config.prior for r in runs[:2]] == ["standard", "standard"]
 
 
-@pytest.mark.parametrize("items, message", [
-    (["components"], "is not KEY=VALUE"), (["colour=red"], "unknown key 'colour'"),
-    (["components=many"], "components must be int")])
+@pytest.mark.parametrize(
+    "items, message",
+    [
+        (["components"], "is not KEY=VALUE"),
+        (["colour=red"], "unknown key 'colour'"),
+        (["components=many"], "components must be int"),
+    ],
+)
 def test_bad_grid_is_one_clear_error(items, message):
     with pytest.raises(InputError, match=message):
         experiments([], parse_grid(items), {})
@@ -63,9 +69,28 @@ def test_sweep_on_local_ray_evaluates_every_run_and_retries_a_killed_worker(tmp_
     configs = write_configs(tmp_path / "configs", {"a-standard": 2, "b-vamp": 2, "c-long": 25})
     out = tmp_path / "runs"
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "RAY_USAGE_STATS_ENABLED": "0"}
-    sweep = subprocess.Popen([sys.executable, "-m", "pyro_vamp.cli", "sweep", str(configs), "--out", str(out),
-                              "--samples", "10", "--subset", "20", "--no-figures", "--format", "markdown"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sweep = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pyro_vamp.cli",
+            "sweep",
+            str(configs),
+            "--out",
+            str(out),
+            "--samples",
+            "10",
+            "--subset",
+            "20",
+            "--no-figures",
+            "--format",
+            "markdown",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     killed = kill_once_training(out / "c-long", time.monotonic() + 300)
     stdout, stderr = sweep.communicate(timeout=600)
     assert sweep.returncode == 0, stderr[-3000:]

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from pyro_vamp import training
-from pyro_vamp.checkpoint import load_checkpoint
 from pyro_vamp.config import TrainConfig, resolve_config
-from pyro_vamp.early_stopping import EarlyStopping
 from pyro_vamp.errors import InputError
-from pyro_vamp.optim import NormalizedGradientAdam
-from pyro_vamp.run import load_run
+from pyro_vamp.run_folder import load_checkpoint, load_run
+from pyro_vamp.training import loop as training_loop
+from pyro_vamp.training.early_stopping import EarlyStopping
+from pyro_vamp.training.optim import NormalizedGradientAdam
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500, lr=1e-3)
@@ -83,10 +83,28 @@ def test_same_seed_same_numbers(tmp_path):
 
 def test_sigint_to_a_training_process(tmp_path):
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "pyro_vamp.cli", "train", "--model", "vae", "--components", "5",
-                                "--epochs", "1000", "--warmup", "1", "--out", run_dir],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pyro_vamp.cli",
+            "train",
+            "--model",
+            "vae",
+            "--components",
+            "5",
+            "--epochs",
+            "1000",
+            "--warmup",
+            "1",
+            "--out",
+            run_dir,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+    )
     deadline = time.monotonic() + 300
     while not (run_dir / "checkpoint-last.pt").exists():  # wait until the first epoch is saved
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
@@ -119,14 +137,14 @@ class NaNAfter:
         return model
 
 
-training_build_model = training.build_model
+training_build_model = training_loop.build_model
 
 
 def test_nan_stops_and_keeps_the_checkpoints(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     training.train(TrainConfig(epochs=2, **SMALL), run_dir)
     before = {name: (run_dir / name).read_bytes() for name in ("checkpoint-best.pt", "checkpoint-last.pt")}
-    monkeypatch.setattr(training, "build_model", NaNAfter(step=5))
+    monkeypatch.setattr(training_loop, "build_model", NaNAfter(step=5))
     with pytest.raises(training.TrainingError, match="at epoch 3, step 5"):
         training.train(TrainConfig(epochs=4, **SMALL), run_dir, resume=True)
     assert {name: (run_dir / name).read_bytes() for name in before} == before
@@ -142,12 +160,15 @@ def test_a_checkpoint_of_another_model_is_rejected(tmp_path):
         training.train(TrainConfig(epochs=2, **{**SMALL, "lr": 0.5}), tmp_path / "vae", resume=True)
 
 
-@pytest.mark.parametrize("curve,patience,warmup,stop_epoch", [
-    ([-5, -4, -3, -3.5, -3.2, -3.1, -3.4], 3, 0, 6),  # best at 3, three worse epochs
-    ([-5, -4, -3, -3.5, -3.2, -3.1, -3.4], 3, 5, None),  # after warm-up only epochs 6, 7 count
-    ([-9, -8, -9, -9, -9, -9, -9, -9, -9], 2, 5, 7),  # best inside warm-up; counting starts at 6
-    ([-5, -4, -3, -2, -1], 1, 0, None),  # always improving
-])
+@pytest.mark.parametrize(
+    "curve,patience,warmup,stop_epoch",
+    [
+        ([-5, -4, -3, -3.5, -3.2, -3.1, -3.4], 3, 0, 6),  # best at 3, three worse epochs
+        ([-5, -4, -3, -3.5, -3.2, -3.1, -3.4], 3, 5, None),  # after warm-up only epochs 6, 7 count
+        ([-9, -8, -9, -9, -9, -9, -9, -9, -9], 2, 5, 7),  # best inside warm-up; counting starts at 6
+        ([-5, -4, -3, -2, -1], 1, 0, None),  # always improving
+    ],
+)
 def test_early_stopping_on_a_scripted_curve(curve, patience, warmup, stop_epoch):
     stopper = EarlyStopping(patience, warmup)
     stopped = None
@@ -169,7 +190,7 @@ def test_normalized_gradient_adam_matches_a_hand_computation():
     m = [torch.zeros_like(g) for g in grads]
     v = [torch.zeros_like(g) for g in grads]
     for t in (1, 2):
-        for p, g in zip((weight, bias), grads):
+        for p, g in zip((weight, bias), grads, strict=True):
             p.grad = g.clone() * t  # the scale must not matter after normalising
         optimizer.step()
         for i, g in enumerate(grads):
@@ -178,7 +199,9 @@ def test_normalized_gradient_adam_matches_a_hand_computation():
             v[i] = b2 * v[i] + (1 - b2) * normalised**2
             m_hat, v_hat = m[i] / (1 - b1**t), v[i] / (1 - b2**t)
             expected[i] = expected[i] - lr * m_hat / (v_hat.sqrt() + eps)
-    assert torch.allclose(weight.detach(), expected[0], atol=1e-6) and torch.allclose(bias.detach(), expected[1], atol=1e-6)
+    assert torch.allclose(weight.detach(), expected[0], atol=1e-6) and torch.allclose(
+        bias.detach(), expected[1], atol=1e-6
+    )
 
 
 def test_every_config_file_resolves():

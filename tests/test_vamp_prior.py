@@ -28,8 +28,10 @@ def test_one_svi_step_changes_the_pseudo_inputs(model_cls):
     svi = SVI(model.model, model.guide, pyro.optim.Adam({"lr": 1e-2}), Trace_ELBO())
     svi.step(torch.bernoulli(torch.full((10, 20), 0.3)))
     assert not torch.equal(before, model.prior.raw_pseudo_inputs.detach())
-    assert "hvae$$$prior.raw_pseudo_inputs" in pyro.get_param_store() or \
-        "vae$$$prior.raw_pseudo_inputs" in pyro.get_param_store()
+    assert (
+        "hvae$$$prior.raw_pseudo_inputs" in pyro.get_param_store()
+        or "vae$$$prior.raw_pseudo_inputs" in pyro.get_param_store()
+    )
 
 
 def test_encoder_runs_once_on_all_pseudo_inputs_per_call():

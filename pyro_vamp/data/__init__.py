@@ -2,8 +2,16 @@
 
 from .dataset import ENCODINGS, ImageDataset, Split
 from .download import DataFile, DownloadError
-from .registry import (DATA_DIR_ENV, DATASETS, data_folder, dataset_info, default_data_dir, download_dataset,
-                       file_locations, load_dataset)
+from .registry import (
+    DATA_DIR_ENV,
+    DATASETS,
+    data_folder,
+    dataset_info,
+    default_data_dir,
+    download_dataset,
+    file_locations,
+    load_dataset,
+)
 
 __all__ = [
     "DATASETS",

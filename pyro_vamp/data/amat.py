@@ -12,8 +12,11 @@ import torch
 from ..errors import InputError
 from .dataset import ImageDataset, Split
 
-FILES = {"train": "binarized_mnist_train.amat", "val": "binarized_mnist_valid.amat",
-         "test": "binarized_mnist_test.amat"}
+FILES = {
+    "train": "binarized_mnist_train.amat",
+    "val": "binarized_mnist_valid.amat",
+    "test": "binarized_mnist_test.amat",
+}
 PIXELS = 784
 
 
@@ -22,8 +25,9 @@ def read_amat(path: Path) -> np.ndarray:
     try:
         values = np.loadtxt(path, dtype=np.float64, ndmin=2)
     except ValueError as err:
-        raise InputError(f"{path}: not whitespace-separated numbers ({str(err).splitlines()[0]}); "
-                         "replace it with the published file")
+        raise InputError(
+            f"{path}: not whitespace-separated numbers ({str(err).splitlines()[0]}); replace it with the published file"
+        ) from None
     if values.shape[1] != PIXELS:
         raise InputError(f"{path}: expected {PIXELS} values per line, got {values.shape[1]}; replace the file")
     if not np.isin(values, (0.0, 1.0)).all():

@@ -90,8 +90,9 @@ class ImageDataset:
     def to(self, device) -> "ImageDataset":
         """The same dataset with its images on ``device`` (so batches are made there)."""
         moved = {s: self.split(s).to(device) for s in ("train", "val", "test")}
-        return ImageDataset(self.name, self.image_shape, self.likelihood, pseudo_init=self.pseudo_init,
-                            extra=self.extra, **moved)
+        return ImageDataset(
+            self.name, self.image_shape, self.likelihood, pseudo_init=self.pseudo_init, extra=self.extra, **moved
+        )
 
 
 def grey_to_levels(images) -> torch.Tensor:
@@ -114,4 +115,4 @@ def split_indices(n: int, sizes: tuple[int, ...], seed: int) -> list[torch.Tenso
         raise ValueError(f"cannot take {sum(sizes)} items from {n}")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     bounds = torch.tensor((0,) + sizes).cumsum(0).tolist()
-    return [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -10,13 +10,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import DownloadError
 
 RETRIES = 2
-
-
-class DownloadError(InputError):
-    """A download could not be completed or verified (one line, says what to do)."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +44,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(file: DataFile, folder: Path, mirror: str | None = None, allow_unverified: bool = False,
-          progress: bool = True) -> Path:
+def fetch(
+    file: DataFile, folder: Path, mirror: str | None = None, allow_unverified: bool = False, progress: bool = True
+) -> Path:
     """Download ``file`` into ``folder`` (from ``mirror/NAME`` instead of its URL if given) and
     verify it; return its path. A present file that matches its digest is not fetched again."""
     import pooch
@@ -58,7 +55,8 @@ def fetch(file: DataFile, folder: Path, mirror: str | None = None, allow_unverif
     if file.known_hash is None and not allow_unverified:
         raise DownloadError(
             f"no published checksum is recorded for {file.name}; pass --allow-unverified to fetch it anyway "
-            f"(its SHA-256 is printed), or fetch {file.url} yourself into {folder}")
+            f"(its SHA-256 is printed), or fetch {file.url} yourself into {folder}"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     pooch.get_logger().setLevel("WARNING")  # the progress bar says enough
     url = f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
@@ -66,15 +64,22 @@ def fetch(file: DataFile, folder: Path, mirror: str | None = None, allow_unverif
     last_error = None
     for _ in range(1 + RETRIES):
         try:
-            return Path(pooch.retrieve(url, known_hash=file.known_hash, fname=file.name, path=folder,
-                                       downloader=downloader))
+            return Path(
+                pooch.retrieve(url, known_hash=file.known_hash, fname=file.name, path=folder, downloader=downloader)
+            )
         except ValueError as err:  # pooch: the digest does not match
-            last_error = DownloadError(f"{file.name} from {url} does not match its recorded checksum "
-                                       f"{file.known_hash}; nothing was kept ({str(err).splitlines()[0]})")
+            last_error = DownloadError(
+                f"{file.name} from {url} does not match its recorded checksum "
+                f"{file.known_hash}; nothing was kept ({str(err).splitlines()[0]})"
+            )
         except requests.exceptions.ConnectionError as err:
-            last_error = DownloadError(f"cannot reach {url} (no network?): fetch it on a machine with a network "
-                                       f"and put it in {folder} as {file.name} ({type(err).__name__})")
+            last_error = DownloadError(
+                f"cannot reach {url} (no network?): fetch it on a machine with a network "
+                f"and put it in {folder} as {file.name} ({type(err).__name__})"
+            )
         except requests.exceptions.RequestException as err:
-            last_error = DownloadError(f"downloading {url} failed after {1 + RETRIES} tries "
-                                       f"({str(err).splitlines()[0]}); run the command again")
+            last_error = DownloadError(
+                f"downloading {url} failed after {1 + RETRIES} tries "
+                f"({str(err).splitlines()[0]}); run the command again"
+            )
     raise last_error

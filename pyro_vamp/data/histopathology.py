@@ -38,7 +38,7 @@ def read_histopathology_bytes(path: Path) -> bytes:
                 raise InputError(f"{path}: the archive holds no {FILE}; download it again")
             return archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise InputError(f"{path}: the archive is damaged or truncated ({err}); download it again")
+        raise InputError(f"{path}: the archive is damaged or truncated ({err}); download it again") from None
 
 
 def to_levels(images: np.ndarray, source: str, key: str) -> torch.Tensor:

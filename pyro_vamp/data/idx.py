@@ -33,16 +33,20 @@ def read_idx_images(path: Path) -> np.ndarray:
     try:
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as err:
-        raise InputError(f"{path}: the gzip data is damaged or truncated ({err}); download the file again")
+        raise InputError(f"{path}: the gzip data is damaged or truncated ({err}); download the file again") from None
     if len(data) < 16:
         raise InputError(f"{path}: too short for an IDX header; download the file again")
     magic, n, rows, cols = struct.unpack(">IIII", data[:16])
     if magic != IMAGES_MAGIC:
-        raise InputError(f"{path}: magic number {magic:#010x} is not {IMAGES_MAGIC:#010x} (IDX3 images of "
-                         "unsigned bytes); is it a label file? use the images file")
+        raise InputError(
+            f"{path}: magic number {magic:#010x} is not {IMAGES_MAGIC:#010x} (IDX3 images of "
+            "unsigned bytes); is it a label file? use the images file"
+        )
     if len(data) != 16 + n * rows * cols:
-        raise InputError(f"{path}: the header promises {n} images of {rows} x {cols} but the file holds "
-                         f"{len(data) - 16} bytes of pixels; download the file again")
+        raise InputError(
+            f"{path}: the header promises {n} images of {rows} x {cols} but the file holds "
+            f"{len(data) - 16} bytes of pixels; download the file again"
+        )
     if (rows, cols) != (28, 28):
         raise InputError(f"{path}: images are {rows} x {cols}, expected 28 x 28")
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, rows * cols)
@@ -53,10 +57,15 @@ def load_dynamic_mnist(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     train = torch.from_numpy(read_idx_images(find_idx(data_dir, TRAIN)).copy())
     test = torch.from_numpy(read_idx_images(find_idx(data_dir, TEST)).copy())
     if len(train) <= VALIDATION_SIZE:
-        raise InputError(f"{find_idx(data_dir, TRAIN)}: {len(train)} training images, need more than "
-                         f"{VALIDATION_SIZE}; download the full file")
+        raise InputError(
+            f"{find_idx(data_dir, TRAIN)}: {len(train)} training images, need more than "
+            f"{VALIDATION_SIZE}; download the full file"
+        )
     return ImageDataset(
-        "dynamic-mnist", (28, 28), "bernoulli", pseudo_init=(0.05, 0.01),
+        "dynamic-mnist",
+        (28, 28),
+        "bernoulli",
+        pseudo_init=(0.05, 0.01),
         train=Split(train[:-VALIDATION_SIZE], "dynamic"),
         val=Split(binarize_once(train[-VALIDATION_SIZE:], seed=1), "binary"),
         test=Split(binarize_once(test, seed=2), "binary"),

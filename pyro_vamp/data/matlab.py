@@ -31,7 +31,7 @@ def read_mat(path: Path, keys: tuple[str, ...]) -> dict:
     try:
         content = loadmat(path)
     except Exception as err:  # scipy raises many types (MatReadError, ValueError, IndexError, ...) for bad files
-        raise InputError(f"{path}: not a readable MATLAB file ({err}); replace it with the published one")
+        raise InputError(f"{path}: not a readable MATLAB file ({err}); replace it with the published one") from None
     missing = [k for k in keys if k not in content]
     if missing:
         raise InputError(f"{path}: has no {', '.join(missing)} array; replace it with the published file")
@@ -39,8 +39,9 @@ def read_mat(path: Path, keys: tuple[str, ...]) -> dict:
     for key in keys:
         array = np.asarray(content[key])
         if array.ndim != 2 or 784 not in array.shape or not np.issubdtype(array.dtype, np.number):
-            raise InputError(f"{path}: {key} has shape {array.shape} and dtype {array.dtype}, "
-                             "expected 784 numbers per image")
+            raise InputError(
+                f"{path}: {key} has shape {array.shape} and dtype {array.dtype}, expected 784 numbers per image"
+            )
         if array.min() < 0 or array.max() > 1:
             raise InputError(f"{path}: {key} has values outside [0, 1]; replace the file")
         arrays[key] = array.astype(np.float64)
@@ -59,10 +60,14 @@ def load_omniglot(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     test = grey_to_levels(column_major_to_row_major(arrays["testdata"].T))
     if len(train_all) <= OMNIGLOT_VALIDATION:
         raise InputError(f"{path}: {len(train_all)} training images, need more than {OMNIGLOT_VALIDATION}")
-    val_index, train_index = split_indices(len(train_all), (OMNIGLOT_VALIDATION, len(train_all) - OMNIGLOT_VALIDATION),
-                                           seed=split_seed)
+    val_index, train_index = split_indices(
+        len(train_all), (OMNIGLOT_VALIDATION, len(train_all) - OMNIGLOT_VALIDATION), seed=split_seed
+    )
     return ImageDataset(
-        "omniglot", (28, 28), "bernoulli", pseudo_init=(0.05, 0.01),
+        "omniglot",
+        (28, 28),
+        "bernoulli",
+        pseudo_init=(0.05, 0.01),
         train=Split(train_all[train_index.sort().values], "dynamic"),
         val=Split(binarize_once(train_all[val_index.sort().values], seed=1), "binary"),
         test=Split(binarize_once(test, seed=2), "binary"),

@@ -44,7 +44,7 @@ def stratified_split(labels: np.ndarray, per_class: tuple[int, ...], seed: int) 
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
         bounds = np.cumsum((0,) + tuple(per_class))
-        for part, a, b in zip(parts, bounds[:-1], bounds[1:]):
+        for part, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
             part.append(members[a:b])
     return [np.sort(np.concatenate(p)) for p in parts]
 

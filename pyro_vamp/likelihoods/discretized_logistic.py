@@ -15,7 +15,7 @@ from torch.distributions import constraints
 from torch.distributions.utils import broadcast_all
 from torch.nn import functional as F
 
-from ..layers import he_linear
+from ..networks.dense import he_linear
 
 NUM_BINS = 256
 

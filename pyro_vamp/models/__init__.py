@@ -2,9 +2,8 @@
 
 from .base import LatentVariableModel
 from .conv_hvae import ConvHVAE, ConvHVAEPlain
+from .factory import MODELS, build_model
 from .hvae import HVAE
 from .vae import VAE
 
-MODELS = {"vae": VAE, "hvae": HVAE, "convhvae": ConvHVAE, "convhvae-plain": ConvHVAEPlain}
-
-__all__ = ["ConvHVAE", "ConvHVAEPlain", "HVAE", "MODELS", "LatentVariableModel", "VAE"]
+__all__ = ["MODELS", "VAE", "ConvHVAE", "ConvHVAEPlain", "HVAE", "LatentVariableModel", "build_model"]

@@ -1,5 +1,8 @@
 """What the VAE and the HVAE share: a prior on the top latent and Pyro model/guide conventions."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyro
 import torch
 from pyro import poutine
@@ -34,7 +37,8 @@ class LatentVariableModel(nn.Module):
     pyro_name = "model"
     #: Call ``pyro.module`` in model and guide. Inside a Pyro trace that call costs about 0.8 ms
     #: (one ``pyro.param`` message per parameter tensor); a loop that steps a torch optimiser over
-    #: ``model.parameters()`` itself, as ``pyro-vamp train`` does, can turn it off.
+    #: ``model.parameters()`` itself, as ``pyro-vamp train`` does, turns it off for a while with
+    #: :meth:`registration_disabled`.
     register_params = True
 
     def __init__(
@@ -74,6 +78,21 @@ class LatentVariableModel(nn.Module):
     def latent_sites(self) -> tuple[str, ...]:
         """Names of the latent sample sites, top first."""
         raise NotImplementedError
+
+    @contextmanager
+    def registration_disabled(self) -> Iterator[None]:
+        """Inside this block model and guide do not call ``pyro.module`` (for a loop whose own
+        optimiser holds ``self.parameters()``); afterwards the model registers its parameters
+        again, so that ``pyro.infer.SVI`` with a Pyro optimiser trains it."""
+        previous = self.__dict__.get("register_params")
+        self.register_params = False
+        try:
+            yield
+        finally:
+            if previous is None:
+                del self.register_params
+            else:
+                self.register_params = previous
 
     def register(self) -> None:
         """``pyro.module(self.pyro_name, self)`` when :attr:`register_params` is on."""

@@ -6,9 +6,9 @@ import torch
 from pyro import poutine
 from torch import nn
 
-from ..conv import ConvGaussianEncoder, ConvJointEncoder
-from ..layers import GaussianHead, gated_mlp
-from ..pixelcnn import GatedConvDecoder, PixelCNNDecoder
+from ..networks.conv import ConvGaussianEncoder, ConvJointEncoder
+from ..networks.dense import GaussianHead, gated_mlp
+from ..networks.pixelcnn import GatedConvDecoder, PixelCNNDecoder
 from .hvae import HVAE
 
 

@@ -5,7 +5,7 @@ import pyro.distributions as dist
 from pyro import poutine
 from torch import nn
 
-from ..layers import GatedJoin, GaussianEncoder, GaussianHead, JointGaussianEncoder, gated_mlp
+from ..networks.dense import GatedJoin, GaussianEncoder, GaussianHead, JointGaussianEncoder, gated_mlp
 from .base import LatentVariableModel
 
 

@@ -5,7 +5,7 @@ import pyro.distributions as dist
 from pyro import poutine
 from torch import nn
 
-from ..layers import GaussianEncoder, gated_mlp
+from ..networks.dense import GaussianEncoder, gated_mlp
 from .base import LatentVariableModel
 
 

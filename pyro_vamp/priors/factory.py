@@ -1,19 +1,18 @@
 """Build a prior by name for a model's top encoder."""
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from ..config import PRIOR_NAMES
 from .base import Prior
 from .mog import MixtureOfGaussiansPrior
 from .standard import StandardPrior
 from .vamp import VampPrior
 
-PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data")
-
 #: What a model accepts as its prior: a name, a ready module, or a function of the top encoder.
-PriorSpec = Union[str, Prior, Callable[[nn.Module], Prior]]
+PriorSpec = str | Prior | Callable[[nn.Module], Prior]
 
 
 def make_prior(

@@ -44,8 +44,7 @@ class EqualGaussianMixture(TorchDistribution):
     def __init__(self, locs, scales, *, exact=False, validate_args=None):
         if locs.dim() != 2 or locs.shape != scales.shape:
             raise ValueError(
-                f"locs and scales must both have shape [K, M], got {tuple(locs.shape)} "
-                f"and {tuple(scales.shape)}"
+                f"locs and scales must both have shape [K, M], got {tuple(locs.shape)} and {tuple(scales.shape)}"
             )
         self.locs, self.scales, self.exact = locs, scales, exact
         super().__init__(torch.Size(), locs.shape[-1:], validate_args=validate_args)

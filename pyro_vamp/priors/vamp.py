@@ -60,9 +60,7 @@ class VampPrior(Prior):
         ``learnable=False`` gives VampPrior-data (fixed u_k); ``True`` starts a VampPrior from data.
         """
         if num_components > images.shape[0]:
-            raise ValueError(
-                f"cannot draw {num_components} pseudo-inputs from {images.shape[0]} training images"
-            )
+            raise ValueError(f"cannot draw {num_components} pseudo-inputs from {images.shape[0]} training images")
         index = torch.randperm(images.shape[0], generator=generator)[:num_components]
         return cls(encoder, images[index].float(), learnable=learnable)
 

@@ -2,7 +2,7 @@
 
 import torch
 
-OPTIMIZERS = ("adam", "adam-normalized")
+from ..config import OPTIMIZER_NAMES
 
 
 class NormalizedGradientAdam(torch.optim.Adam):
@@ -29,5 +29,5 @@ def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
     """``adam`` or ``adam-normalized`` over ``parameters`` (fused kernels where torch has them)."""
     classes = {"adam": torch.optim.Adam, "adam-normalized": NormalizedGradientAdam}
     if name not in classes:
-        raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+        raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZER_NAMES)}")
     return classes[name](list(parameters), lr=lr, fused=True)

@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 
 
-def image_grid(images: torch.Tensor, image_shape: tuple[int, int], ncols: int | None = None,
-               pad: int = 2) -> np.ndarray:
+def image_grid(
+    images: torch.Tensor, image_shape: tuple[int, int], ncols: int | None = None, pad: int = 2
+) -> np.ndarray:
     """Tile ``images`` (``[N, D]`` in [0, 1], D = H * W) into one uint8 array.
 
     The grid has ``ncols`` columns (default ceil(sqrt(N))) and ``pad`` white pixels
@@ -23,12 +24,13 @@ def image_grid(images: torch.Tensor, image_shape: tuple[int, int], ncols: int | 
     grid = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad), dtype=np.float32)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, ncols)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = tile
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = tile
     return np.round(grid * 255).astype(np.uint8)
 
 
-def save_image_grid(images: torch.Tensor, image_shape: tuple[int, int], path: Path | str,
-                    ncols: int | None = None) -> Path:
+def save_image_grid(
+    images: torch.Tensor, image_shape: tuple[int, int], path: Path | str, ncols: int | None = None
+) -> Path:
     """Write :func:`image_grid` of ``images`` as a greyscale PNG at ``path``."""
     path = Path(path)
     Image.fromarray(image_grid(images, image_shape, ncols), mode="L").save(path, format="PNG")

@@ -27,7 +27,7 @@ from pyro.poutine.messenger import Messenger
 from torch import nn
 from torch.distributions import Independent, Normal
 
-from .errors import InputError
+from ..errors import InputError
 
 
 @dataclass
@@ -97,8 +97,10 @@ def join(device_name: str) -> tuple[Workers, str]:
     use_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
     if use_cuda:
         if torch.cuda.device_count() <= local:
-            raise InputError(f"process {rank} has local rank {local} but this machine has "
-                             f"{torch.cuda.device_count()} GPUs; start at most that many per node")
+            raise InputError(
+                f"process {rank} has local rank {local} but this machine has "
+                f"{torch.cuda.device_count()} GPUs; start at most that many per node"
+            )
         torch.cuda.set_device(local)
         device_name = f"cuda:{local}"
     else:
@@ -113,8 +115,10 @@ def check_divisible(workers: Workers, train_size: int, batch_size: int) -> None:
     """Every process needs at least one row of every global batch."""
     smallest = min(batch_size, train_size % batch_size or batch_size)
     if smallest < workers.world_size:
-        raise InputError(f"a batch of {smallest} images cannot be split over {workers.world_size} processes; "
-                         "use a larger --batch-size or fewer processes")
+        raise InputError(
+            f"a batch of {smallest} images cannot be split over {workers.world_size} processes; "
+            "use a larger --batch-size or fewer processes"
+        )
 
 
 class ShardNoise(Messenger):
@@ -178,6 +182,7 @@ def data_parallel(module: ShardLoss, device: torch.device) -> nn.Module:
     device_ids = [device.index] if device.type == "cuda" else None
     ddp = nn.parallel.DistributedDataParallel
     # the buffers (fixed pseudo-inputs of vamp-data) are equal everywhere: no broadcast every step
-    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters \
-        else "broadcast_buffers"  # the name before torch 2.13
+    no_sync = (
+        "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
+    )  # the name before torch 2.13
     return ddp(module, device_ids=device_ids, **{no_sync: False})

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from .errors import InputError
+from ..errors import InputError
+from ..priors import VampPrior
 from .images import save_image_grid
-from .priors import VampPrior
 
 #: Pixel size of the matplotlib figures (width, height).
 PLOT_SIZE = (800, 500)
@@ -46,8 +46,7 @@ def save_pseudo_input_samples(model, components, num: int, image_shape, path: Pa
     """One row per chosen pseudo-input: the pseudo-input itself, then ``num`` generated images."""
     for k in components:
         _check_pseudo_input(model.prior, k)
-    rows = [torch.cat([model.prior.pseudo_inputs[k : k + 1], pseudo_input_samples(model, k, num)])
-            for k in components]
+    rows = [torch.cat([model.prior.pseudo_inputs[k : k + 1], pseudo_input_samples(model, k, num)]) for k in components]
     return save_image_grid(torch.cat(rows), image_shape, path, ncols=num + 1)
 
 

@@ -38,7 +38,7 @@ class GatedDense(nn.Module):
 def gated_mlp(in_features: int, hidden: int, layers: int = 2) -> nn.Sequential:
     """``layers`` gated dense layers of ``hidden`` units: ``[..., in] -> [..., hidden]``."""
     widths = [in_features] + [hidden] * layers
-    return nn.Sequential(*(GatedDense(a, b) for a, b in zip(widths[:-1], widths[1:])))
+    return nn.Sequential(*(GatedDense(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
 
 
 class GaussianHead(nn.Module):

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..likelihoods import PIXEL_PARAMETERS, image_distribution
 from .conv import GatedConv2d
-from .layers import GatedDense, broadcast_cat
-from .likelihoods import PIXEL_PARAMETERS, image_distribution
+from .dense import GatedDense, broadcast_cat
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -20,8 +20,8 @@ class MaskedConv2d(nn.Conv2d):
             raise ValueError("mask_type is 'A' or 'B'")
         mask = torch.ones_like(self.weight)
         centre = kernel // 2
-        mask[:, :, centre, centre + (mask_type == "B"):] = 0
-        mask[:, :, centre + 1:] = 0
+        mask[:, :, centre, centre + (mask_type == "B") :] = 0
+        mask[:, :, centre + 1 :] = 0
         self.register_buffer("mask", mask)
 
     def masked_weight(self) -> torch.Tensor:
@@ -49,15 +49,17 @@ class PixelCNNDecoder(nn.Module):
     ``sample(z1 [n, M], z2 [n, M]) -> [n, D]``.
     """
 
-    def __init__(self, image_shape: tuple[int, int], latent_dim: int, likelihood: str, channels: int = 64,
-                 layers: int = 8):
+    def __init__(
+        self, image_shape: tuple[int, int], latent_dim: int, likelihood: str, channels: int = 64, layers: int = 8
+    ):
         super().__init__()
         self.image_shape, self.likelihood = image_shape, likelihood
         pixels = image_shape[0] * image_shape[1]
         self.z1_map = GatedDense(latent_dim, pixels)
         self.z2_map = GatedDense(latent_dim, pixels)
-        self.convs = nn.ModuleList([MaskedConv2d("A", 3, channels)] +
-                                   [MaskedConv2d("B", channels, channels) for _ in range(layers - 1)])
+        self.convs = nn.ModuleList(
+            [MaskedConv2d("A", 3, channels)] + [MaskedConv2d("B", channels, channels) for _ in range(layers - 1)]
+        )
         self.out = nn.Conv2d(channels, PIXEL_PARAMETERS[likelihood], 1)
 
     def forward(self, x: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor):
@@ -85,8 +87,9 @@ class PixelCNNDecoder(nn.Module):
         pad = k // 2
         maps = _condition_maps(self.z1_map, self.z2_map, z1, z2, self.image_shape)
         inputs = F.pad(torch.cat([maps.new_zeros(n, 1, height, width), maps], dim=1), (pad,) * 4)
-        acts = [inputs] + [inputs.new_zeros(n, conv.out_channels, height + 2 * pad, width + 2 * pad)
-                           for conv in self.convs]
+        acts = [inputs] + [
+            inputs.new_zeros(n, conv.out_channels, height + 2 * pad, width + 2 * pad) for conv in self.convs
+        ]
         weights = [(conv.masked_weight().reshape(conv.out_channels, -1).T, conv.bias) for conv in self.convs]
         out_weight, out_bias = self.out.weight.reshape(self.out.out_channels, -1).T, self.out.bias
         x = maps.new_zeros(n, height * width)
@@ -114,8 +117,11 @@ class GatedConvDecoder(nn.Module):
         pixels = image_shape[0] * image_shape[1]
         self.z1_map = GatedDense(latent_dim, pixels)
         self.z2_map = GatedDense(latent_dim, pixels)
-        self.convs = nn.Sequential(GatedConv2d(2, channels, 3, 1, 1), GatedConv2d(channels, channels, 3, 1, 1),
-                                   GatedConv2d(channels, channels, 3, 1, 1))
+        self.convs = nn.Sequential(
+            GatedConv2d(2, channels, 3, 1, 1),
+            GatedConv2d(channels, channels, 3, 1, 1),
+            GatedConv2d(channels, channels, 3, 1, 1),
+        )
         self.out = nn.Conv2d(channels, PIXEL_PARAMETERS[likelihood], 1)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor):

@@ -5,9 +5,9 @@ import io
 import json
 from pathlib import Path
 
-from .config import TrainConfig
-from .errors import InputError
-from .run import EVAL_FILE, REPORT_FILE, read_metrics, read_run_record
+from ..config import TrainConfig
+from ..errors import InputError
+from ..run_folder import EVAL_FILE, REPORT_FILE, read_metrics, read_run_record
 
 FIGURE_TITLES = {
     "samples": "Samples from the model (paper Fig. 4)",
@@ -45,8 +45,20 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
     return path
 
 
-COLUMNS = ("dataset", "model", "prior", "K", "metric", "value", "active units", "points", "runs", "epochs",
-           "train s", "eval s")
+COLUMNS = (
+    "dataset",
+    "model",
+    "prior",
+    "K",
+    "metric",
+    "value",
+    "active units",
+    "points",
+    "runs",
+    "epochs",
+    "train s",
+    "eval s",
+)
 
 
 def _read_run(run_dir) -> dict:
@@ -57,12 +69,16 @@ def _read_run(run_dir) -> dict:
     try:
         summary = json.loads(path.read_text())
     except ValueError as err:
-        raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again")
+        raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again") from None
     config, grey = record["config"], record["data"]["likelihood"] == "logistic"
     metrics = read_metrics(run_dir)
     return {
-        "key": (config["dataset"], config["model"], config["prior"],
-                config["components"] if config["prior"] != "standard" else ""),
+        "key": (
+            config["dataset"],
+            config["model"],
+            config["prior"],
+            config["components"] if config["prior"] != "standard" else "",
+        ),
         "grey": grey,
         "value": summary["bits_per_dim"] if grey else summary["test_ll"],
         "units": "/".join(str(n) for n in summary["active_units"].values()),
@@ -91,17 +107,22 @@ def comparison_rows(run_dirs) -> list[dict]:
     rows = []
     for key, runs in sorted(groups.items(), key=lambda item: tuple(str(k) for k in item[0])):
         grey = runs[0]["grey"]
-        rows.append({
-            "dataset": key[0], "model": key[1], "prior": key[2], "K": key[3],
-            "metric": "bits/dim" if grey else "ln p(x)",
-            "value": _mean_std([r["value"] for r in runs], 4 if grey else 2),
-            "active units": ", ".join(sorted({r["units"] for r in runs})),
-            "points": ", ".join(sorted({r["points"] for r in runs})),
-            "runs": len(runs),
-            "epochs": _mean_std([r["epochs"] for r in runs], 0),
-            "train s": _mean_std([r["train_s"] for r in runs], 0),
-            "eval s": _mean_std([r["eval_s"] for r in runs], 0),
-        })
+        rows.append(
+            {
+                "dataset": key[0],
+                "model": key[1],
+                "prior": key[2],
+                "K": key[3],
+                "metric": "bits/dim" if grey else "ln p(x)",
+                "value": _mean_std([r["value"] for r in runs], 4 if grey else 2),
+                "active units": ", ".join(sorted({r["units"] for r in runs})),
+                "points": ", ".join(sorted({r["points"] for r in runs})),
+                "runs": len(runs),
+                "epochs": _mean_std([r["epochs"] for r in runs], 0),
+                "train s": _mean_std([r["train_s"] for r in runs], 0),
+                "eval s": _mean_std([r["eval_s"] for r in runs], 0),
+            }
+        )
     return rows
 
 

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .layers import GatedDense, GaussianHead, broadcast_cat
+from .dense import GatedDense, GaussianHead, broadcast_cat
 
 
 class GatedConv2d(nn.Module):

@@ -4,30 +4,36 @@ active units, and the paper's figures, written to the run folder."""
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyro
 import torch
 
+from ..data import Split, load_dataset
+from ..inference import active_units, importance_sample, posterior_means
+from ..priors import VampPrior
+from ..run_folder import EVAL_FILE, FIGURE_FILES, load_run, log_likelihood_file, read_metrics
+from ..runtime import resolve_device
 from . import figures
-from .data import Split, load_dataset
 from .images import save_image_grid
-from .inference import active_units, importance_sample, posterior_means
-from .priors import VampPrior
+from .memory import bytes_per_row, rows_per_chunk
 from .report import write_report
-from .resources import bytes_per_row, rows_per_chunk
-from .run import EVAL_FILE, load_run, read_metrics, resolve_device
 
 POINTS_PER_BATCH = 20
 SUBSET_SEED = 0
 
 
 @torch.no_grad()
-def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int = 5000,
-                   points_per_batch: int = POINTS_PER_BATCH,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def evaluate_model(
+    model,
+    split: Split,
+    num_samples: int = 5000,
+    max_rows: int = 5000,
+    points_per_batch: int = POINTS_PER_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Per-point IS log-likelihood, ELBO and reconstruction term over ``split``, with exactly
     ``num_samples`` samples each.
 
@@ -54,8 +60,10 @@ def evaluate_model(model, split: Split, num_samples: int = 5000, max_rows: int =
             done += x.shape[0]
             if progress:
                 progress(done, len(split))
-    return {**{key: torch.cat(v) for key, v in results.items()},
-            "means": {name: torch.cat(v) for name, v in means.items()}}
+    return {
+        **{key: torch.cat(v) for key, v in results.items()},
+        "means": {name: torch.cat(v) for name, v in means.items()},
+    }
 
 
 def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
@@ -85,34 +93,56 @@ def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Pat
     them (VampPriors), the log-likelihood histogram and the training curves. Returns name -> path."""
     model, shape = run.model, run.image_shape
     paths = {
-        "samples": save_image_grid(model.sample_images(num), shape, out_dir / "samples.png"),
-        "reconstructions": figures.save_reconstructions(model, split.as_float(torch.arange(min(50, len(split)),
-                                                        device=split.images.device)), shape,
-                                                        out_dir / "reconstructions.png"),
+        "samples": save_image_grid(model.sample_images(num), shape, out_dir / FIGURE_FILES["samples"]),
+        "reconstructions": figures.save_reconstructions(
+            model,
+            split.as_float(torch.arange(min(50, len(split)), device=split.images.device)),
+            shape,
+            out_dir / FIGURE_FILES["reconstructions"],
+        ),
         "ll_histogram": figures.save_log_likelihood_histogram(
-            log_likelihoods, out_dir / "ll_histogram.png",
-            f"{run.config.dataset} {run.config.model} + {run.config.prior}"),
+            log_likelihoods,
+            out_dir / FIGURE_FILES["ll_histogram"],
+            f"{run.config.dataset} {run.config.model} + {run.config.prior}",
+        ),
     }
     if isinstance(model.prior, VampPrior):
-        paths["pseudo_inputs"] = figures.save_pseudo_inputs(model.prior, shape, out_dir / "pseudo_inputs.png")
+        paths["pseudo_inputs"] = figures.save_pseudo_inputs(model.prior, shape, out_dir / FIGURE_FILES["pseudo_inputs"])
         components = range(min(5, model.prior.num_components))
         paths["pseudo_input_samples"] = figures.save_pseudo_input_samples(
-            model, components, 9, shape, out_dir / "pseudo_input_samples.png")
+            model, components, 9, shape, out_dir / FIGURE_FILES["pseudo_input_samples"]
+        )
     records = read_metrics(run.run_dir)
     if records:
-        paths["training_curves"] = figures.save_training_curves(records, out_dir / "training_curves.png")
+        paths["training_curves"] = figures.save_training_curves(records, out_dir / FIGURE_FILES["training_curves"])
     return paths
 
 
-def evaluate_run(run_dir: Path | str, num_samples: int = 5000, split: str = "test", device: str = "auto",
-                 data_dir: str | None = None, seed: int = 0, subset: int | None = None,
-                 max_memory: int | None = None, make_figures: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
+def evaluate_run(
+    run_dir: Path | str,
+    *,
+    num_samples: int = 5000,
+    split: str = "test",
+    device: str = "auto",
+    data_dir: str | None = None,
+    seed: int = 0,
+    subset: int | None = None,
+    max_memory: int | None = None,
+    make_figures: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Evaluate a run folder's best checkpoint on ``split`` and write into the folder
     ``eval.json``, ``{split}_ll.npy`` (per-point ln p(x)), ``report.md`` and the figures.
 
+    :param num_samples: importance samples per data point (the paper: 5,000).
+    :param split: ``test`` or ``val``.
+    :param device: ``auto``, ``cpu`` or ``cuda``.
+    :param data_dir: where the dataset's files are, instead of the folder the run was trained from.
+    :param seed: seed of the importance samples and the figures.
     :param subset: evaluate only this many points, drawn at random with a fixed seed.
     :param max_memory: bytes the importance sampler may use (default: half the free memory).
+    :param make_figures: write the figures and ``report.md``.
+    :param progress: called with (points done, points in all) after each batch of points.
     """
     began = time.perf_counter()
     if num_samples < 1:
@@ -132,11 +162,17 @@ def evaluate_run(run_dir: Path | str, num_samples: int = 5000, split: str = "tes
     rows = rows_per_chunk(device, bytes_per_row(run.model), max_memory)
     result = evaluate_model(run.model, data, num_samples, max_rows=rows, progress=progress)
     summary = {
-        "dataset": config.dataset, "model": config.model, "prior": config.prior, "split": split,
-        "epoch": run.epoch, **summarize(result, num_samples, dataset.input_dim),
-        "seconds": time.perf_counter() - began, "device": str(device), "rows_per_chunk": rows,
+        "dataset": config.dataset,
+        "model": config.model,
+        "prior": config.prior,
+        "split": split,
+        "epoch": run.epoch,
+        **summarize(result, num_samples, dataset.input_dim),
+        "seconds": time.perf_counter() - began,
+        "device": str(device),
+        "rows_per_chunk": rows,
     }
-    np.save(run_dir / f"{split}_ll.npy", result["log_likelihood"].cpu().numpy())
+    np.save(run_dir / log_likelihood_file(split), result["log_likelihood"].cpu().numpy())
     figure_paths = write_figures(run, data, result["log_likelihood"], run_dir) if make_figures else {}
     (run_dir / EVAL_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     write_report(run_dir, summary, config, figure_paths)
