@@ -102,8 +102,8 @@ def timed(step, x, device) -> tuple[float, float]:
 def compare_steps(name, prior, images, steps, warmup, batch_size, device) -> dict:
     """Median step seconds and mean loss of each variant, timed in interleaved rounds."""
     steps_of = variants(name, prior, device)
-    times = {k: [] for k in steps_of}
-    losses = {k: [] for k in steps_of}
+    times: dict[str, list[float]] = {k: [] for k in steps_of}
+    losses: dict[str, list[float]] = {k: [] for k in steps_of}
     draw = torch.Generator(device="cpu").manual_seed(1)
     for round_ in range(math.ceil(steps / ROUND) + math.ceil(warmup / ROUND)):
         for key, step in steps_of.items():

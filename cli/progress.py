@@ -1,7 +1,15 @@
 """Progress displays of the command line (rich): imported by the commands that show one."""
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 stderr = Console(stderr=True)
 
@@ -12,7 +20,7 @@ class LazyProgress:
 
     def __init__(self) -> None:
         self.progress: Progress | None = None
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def update(self, name: str, **fields) -> None:
         if self.progress is None:

@@ -77,7 +77,8 @@ def experiments(sources: list[Path], grid: dict[str, list], overrides: dict) -> 
         else:
             raise InputError(f"config {source} does not exist")
     runs = []
-    for file, combination in itertools.product(files or [None], itertools.product(*grid.values())):
+    bases: list[Path | None] = list(files) or [None]  # no file: the grid varies the default config
+    for file, combination in itertools.product(bases, itertools.product(*grid.values())):
         point = dict(zip(grid, combination, strict=True))
         name = "-".join([file.stem if file else "run"] + [f"{k}-{v}" for k, v in point.items()])
         runs.append(Experiment(name, resolve_config(file, {**point, **overrides})))

@@ -39,4 +39,12 @@ def load_static_mnist(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     """Static MNIST from the three ``.amat`` files in ``data_dir`` (``split_seed`` is unused:
     the split is the published one)."""
     splits = {name: Split(torch.from_numpy(read_amat(Path(data_dir) / f)), "binary") for name, f in FILES.items()}
-    return ImageDataset("static-mnist", (28, 28), "bernoulli", pseudo_init=(0.05, 0.01), **splits)
+    return ImageDataset(
+        "static-mnist",
+        (28, 28),
+        "bernoulli",
+        pseudo_init=(0.05, 0.01),
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+    )

@@ -61,7 +61,7 @@ def fetch(
     pooch.get_logger().setLevel("WARNING")  # the progress bar says enough
     url = f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
-    last_error = None
+    last_error: DownloadError | None = None
     for _ in range(1 + RETRIES):
         try:
             return Path(
@@ -82,4 +82,4 @@ def fetch(
                 f"downloading {url} failed after {1 + RETRIES} tries "
                 f"({str(err).splitlines()[0]}); run the command again"
             )
-    raise last_error
+    raise last_error or DownloadError(f"downloading {url} failed; run the command again")

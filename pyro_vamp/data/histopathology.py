@@ -36,7 +36,10 @@ def read_histopathology_bytes(path: Path) -> bytes:
             member = next((m for m in archive.getmembers() if m.isfile() and Path(m.name).name == FILE), None)
             if member is None:
                 raise InputError(f"{path}: the archive holds no {FILE}; download it again")
-            return archive.extractfile(member).read()
+            content = archive.extractfile(member)
+            if content is None:
+                raise InputError(f"{path}: {FILE} in the archive is not a regular file; download it again")
+            return content.read()
     except (tarfile.TarError, EOFError, OSError) as err:
         raise InputError(f"{path}: the archive is damaged or truncated ({err}); download it again") from None
 
@@ -59,4 +62,12 @@ def load_histopathology(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     if not isinstance(content, dict) or any(key not in content for key in KEYS.values()):
         raise InputError(f"{path}: expected a dict with arrays {', '.join(KEYS.values())}; replace the file")
     splits = {name: Split(to_levels(content[key], str(path), key), "grey") for name, key in KEYS.items()}
-    return ImageDataset("histopathology", (28, 28), "logistic", pseudo_init=(0.4, 0.05), **splits)
+    return ImageDataset(
+        "histopathology",
+        (28, 28),
+        "logistic",
+        pseudo_init=(0.4, 0.05),
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+    )

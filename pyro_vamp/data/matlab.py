@@ -77,9 +77,17 @@ def load_omniglot(data_dir: Path, split_seed: int = 0) -> ImageDataset:
 def load_caltech_silhouettes(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     path = Path(data_dir) / CALTECH_FILE
     arrays = read_mat(path, ("train_data", "val_data", "test_data"))
-    splits = {}
+    splits: dict[str, Split] = {}
     for name, key in (("train", "train_data"), ("val", "val_data"), ("test", "test_data")):
         if not np.isin(arrays[key], (0.0, 1.0)).all():
             raise InputError(f"{path}: {key} must be 0/1 silhouettes; replace the file")
         splits[name] = Split(torch.from_numpy((1 - column_major_to_row_major(arrays[key])).astype(np.uint8)), "binary")
-    return ImageDataset("caltech101-silhouettes", (28, 28), "bernoulli", pseudo_init=(0.5, 0.02), **splits)
+    return ImageDataset(
+        "caltech101-silhouettes",
+        (28, 28),
+        "bernoulli",
+        pseudo_init=(0.5, 0.02),
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+    )

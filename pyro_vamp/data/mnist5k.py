@@ -40,7 +40,7 @@ def read_mnist5k_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def stratified_split(labels: np.ndarray, per_class: tuple[int, ...], seed: int) -> list[np.ndarray]:
     """Indices of disjoint parts holding ``per_class[i]`` items of every class each."""
     rng = np.random.default_rng(seed)
-    parts = [[] for _ in per_class]
+    parts: list[list[np.ndarray]] = [[] for _ in per_class]
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
         bounds = np.cumsum((0,) + tuple(per_class))

@@ -47,8 +47,8 @@ def evaluate_model(
     """
     points_per_batch = max(1, min(points_per_batch, max_rows))
     chunk = max(1, max_rows // points_per_batch)
-    results = {"log_likelihood": [], "elbo": [], "reconstruction": []}
-    means = {name: [] for name in model.latent_sites}
+    results: dict[str, list[torch.Tensor]] = {"log_likelihood": [], "elbo": [], "reconstruction": []}
+    means: dict[str, list[torch.Tensor]] = {name: [] for name in model.latent_sites}
     done = 0
     with model.prior.frozen(), pyro.validation_enabled(False):
         for x in split.batches(points_per_batch):
@@ -148,18 +148,18 @@ def evaluate_run(
     if num_samples < 1:
         raise ValueError("num_samples must be >= 1")
     run_dir = Path(run_dir)
-    device = resolve_device(device)
-    run = load_run(run_dir, "best", device)
+    on = resolve_device(device)
+    run = load_run(run_dir, "best", on)
     config = run.config
     dataset = load_dataset(config.dataset, data_dir or config.data_dir, config.split_seed)
     data = dataset.split(split)
     if subset is not None and subset < len(data):
         generator = torch.Generator().manual_seed(SUBSET_SEED)
         data = data.subset(torch.randperm(len(data), generator=generator)[:subset])
-    data = data.to(device)
+    data = data.to(on)
     torch.manual_seed(seed)
     run.model.eval()
-    rows = rows_per_chunk(device, bytes_per_row(run.model), max_memory)
+    rows = rows_per_chunk(on, bytes_per_row(run.model), max_memory)
     result = evaluate_model(run.model, data, num_samples, max_rows=rows, progress=progress)
     summary = {
         "dataset": config.dataset,
@@ -169,7 +169,7 @@ def evaluate_run(
         "epoch": run.epoch,
         **summarize(result, num_samples, dataset.input_dim),
         "seconds": time.perf_counter() - began,
-        "device": str(device),
+        "device": str(on),
         "rows_per_chunk": rows,
     }
     np.save(run_dir / log_likelihood_file(split), result["log_likelihood"].cpu().numpy())

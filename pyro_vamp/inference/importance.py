@@ -1,4 +1,4 @@
-"""Per-data-point importance-sampled log-likelihood from Pyro traces (DESIGN.md section 1).
+"""Per-data-point importance-sampled log-likelihood from Pyro traces (paper section 4, evaluation).
 
     ln p(x) ~= logsumexp_s [ln p(x, z_s) - ln q(z_s | x)] - ln S,   z_s ~ q(z | x)
 

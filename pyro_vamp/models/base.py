@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pyro
 import torch
@@ -68,6 +69,14 @@ class LatentVariableModel(nn.Module):
     def output_layer(self) -> nn.Module:
         """The likelihood head: features ``[..., hidden]`` -> p(x | z) over ``[..., D]``."""
         return LIKELIHOOD_HEADS[self.likelihood](self.hidden, self.input_dim)
+
+    def model(self, x: torch.Tensor | None = None, beta: float = 1.0, num: int | None = None) -> Any:
+        """The generative model p(x, z) as a Pyro function; returns the distribution p(x | z)."""
+        raise NotImplementedError
+
+    def guide(self, x: torch.Tensor, beta: float = 1.0, num: int | None = None) -> None:
+        """The variational posterior q(z | x) as a Pyro function."""
+        raise NotImplementedError
 
     @property
     def top_encoder(self) -> nn.Module:

@@ -27,10 +27,10 @@ class ConvHVAEPlain(HVAE):
         self.q_z2 = ConvGaussianEncoder(shape, latent)
         self.q_z1 = ConvJointEncoder(shape, latent, hidden)
         self.p_z1 = nn.Sequential(gated_mlp(latent, hidden), GaussianHead(hidden, latent))
-        self.decoder = self.make_decoder()
+        self.decoder = self.make_decoder(shape)
 
-    def make_decoder(self) -> nn.Module:
-        return GatedConvDecoder(self.image_shape, self.latent_dim, self.likelihood)
+    def make_decoder(self, image_shape: tuple[int, int]) -> nn.Module:
+        return GatedConvDecoder(image_shape, self.latent_dim, self.likelihood)
 
     @property
     def eval_bytes_per_sample(self) -> int:
@@ -56,8 +56,8 @@ class ConvHVAE(ConvHVAEPlain):
 
     pyro_name = "convhvae"
 
-    def make_decoder(self) -> nn.Module:
-        return PixelCNNDecoder(self.image_shape, self.latent_dim, self.likelihood)
+    def make_decoder(self, image_shape: tuple[int, int]) -> nn.Module:
+        return PixelCNNDecoder(image_shape, self.latent_dim, self.likelihood)
 
     def likelihood_of(self, x, z1, z2):
         return self.decoder(x, z1, z2)

@@ -49,7 +49,7 @@ def build_model(
     return MODELS[config.model](
         input_dim,
         likelihood=likelihood,
-        image_shape=tuple(image_shape),
+        image_shape=(image_shape[0], image_shape[1]),
         prior=config.prior,
         latent_dim=config.latent_dim,
         hidden=config.hidden,

@@ -14,6 +14,8 @@ class MaskedConv2d(nn.Conv2d):
     """A k x k convolution that sees only pixels before the centre in raster order (type ``A``),
     or before and at the centre (type ``B``). Shapes: ``[B, in, H, W] -> [B, out, H, W]``."""
 
+    mask: torch.Tensor
+
     def __init__(self, mask_type: str, in_channels: int, out_channels: int, kernel: int = 3):
         super().__init__(in_channels, out_channels, kernel, padding=kernel // 2)
         if mask_type not in ("A", "B"):
@@ -29,6 +31,13 @@ class MaskedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.masked_weight(), self.bias, padding=self.padding)
+
+
+def _bias(conv: nn.Conv2d) -> torch.Tensor:
+    """A convolution's bias (every convolution here has one)."""
+    if conv.bias is None:
+        raise ValueError("the PixelCNN's convolutions have biases")
+    return conv.bias
 
 
 def _condition_maps(z1_map: nn.Module, z2_map: nn.Module, z1, z2, image_shape):
@@ -83,15 +92,14 @@ class PixelCNNDecoder(nn.Module):
         """
         n = z1.shape[0]
         height, width = self.image_shape
-        k = self.convs[0].kernel_size[0]
+        convs = [conv for conv in self.convs if isinstance(conv, MaskedConv2d)]
+        k = convs[0].kernel_size[0]
         pad = k // 2
         maps = _condition_maps(self.z1_map, self.z2_map, z1, z2, self.image_shape)
         inputs = F.pad(torch.cat([maps.new_zeros(n, 1, height, width), maps], dim=1), (pad,) * 4)
-        acts = [inputs] + [
-            inputs.new_zeros(n, conv.out_channels, height + 2 * pad, width + 2 * pad) for conv in self.convs
-        ]
-        weights = [(conv.masked_weight().reshape(conv.out_channels, -1).T, conv.bias) for conv in self.convs]
-        out_weight, out_bias = self.out.weight.reshape(self.out.out_channels, -1).T, self.out.bias
+        acts = [inputs] + [inputs.new_zeros(n, conv.out_channels, height + 2 * pad, width + 2 * pad) for conv in convs]
+        weights = [(conv.masked_weight().reshape(conv.out_channels, -1).T, _bias(conv)) for conv in convs]
+        out_weight, out_bias = self.out.weight.reshape(self.out.out_channels, -1).T, _bias(self.out)
         x = maps.new_zeros(n, height * width)
         for i in range(height):
             for j in range(width):

@@ -32,16 +32,15 @@ def make_prior(
     :param train_images: ``[N, D]`` training images in [0, 1], needed by ``vamp-data`` and
         ``pseudo_init="data"``.
     """
-    from_data = name == "vamp-data" or (name == "vamp" and pseudo_init == "data")
-    if from_data and train_images is None:
-        raise ValueError(f"the {name} prior started from data needs training images (train_images=[N, D])")
     if name == "standard":
         return StandardPrior(latent_dim)
     if name == "mog":
         return MixtureOfGaussiansPrior(latent_dim, num_components)
-    if from_data:
+    if name == "vamp-data" or (name == "vamp" and pseudo_init == "data"):
+        if train_images is None:
+            raise ValueError(f"the {name} prior started from data needs training images (train_images=[N, D])")
         return VampPrior.from_data(encoder, train_images, num_components, learnable=name == "vamp")
-    if name == "vamp":
+    if name == "vamp" and not isinstance(pseudo_init, str):
         mean, std = pseudo_init
         return VampPrior.from_normal(encoder, num_components, input_dim, mean, std)
     raise ValueError(f"unknown prior {name!r}: choose one of {', '.join(PRIOR_NAMES)}")

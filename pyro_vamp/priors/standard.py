@@ -15,6 +15,8 @@ class StandardPrior(Prior):
         prior().sample((3,)).shape   # torch.Size([3, 40])
     """
 
+    _zero: torch.Tensor
+
     def __init__(self, latent_dim: int):
         super().__init__(latent_dim)
         self.register_buffer("_zero", torch.zeros(()))

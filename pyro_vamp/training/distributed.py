@@ -20,6 +20,7 @@ Only rank 0 writes the run folder; all processes read it to resume.
 import inspect
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -185,4 +186,5 @@ def data_parallel(module: ShardLoss, device: torch.device) -> nn.Module:
     no_sync = (
         "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters else "broadcast_buffers"
     )  # the name before torch 2.13
-    return ddp(module, device_ids=device_ids, **{no_sync: False})
+    options: dict[str, Any] = {no_sync: False}
+    return ddp(module, device_ids=device_ids, **options)

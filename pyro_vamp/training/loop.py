@@ -20,11 +20,13 @@ a NaN or Inf loss or gradient raises :class:`~pyro_vamp.errors.TrainingError` be
 is saved.
 """
 
+import contextlib
 import json
 import math
 import random
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +109,13 @@ def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
             f"--resume: {path} was trained with other settings ({', '.join(diff)}); "
             "use the same options or a new --out folder"
         )
+
+
+def _registration_disabled(model: torch.nn.Module) -> AbstractContextManager:
+    """The model's :meth:`~pyro_vamp.models.LatentVariableModel.registration_disabled` block, for a
+    model that has one (no ``pyro.module`` call per step while the loop's optimiser trains it)."""
+    disable = getattr(model, "registration_disabled", None)
+    return disable() if callable(disable) else contextlib.nullcontext()
 
 
 def _finite_gradients(parameters: Iterable[torch.Tensor]) -> bool:
@@ -220,11 +229,10 @@ def _train(
         (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in state.history))
 
     model = state.model
-    shard_loss: torch.nn.Module = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
-    if workers.parallel:
-        shard_loss = distributed.data_parallel(shard_loss, device)
+    loss = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
+    shard_loss = distributed.data_parallel(loss, device) if workers.parallel else loss
     stopped_early = False
-    with StopSignals() as signals, model.registration_disabled():  # the optimiser holds the parameters
+    with StopSignals() as signals, _registration_disabled(model):  # the optimiser holds the parameters
         for epoch in range(state.next_epoch, config.epochs + 1):
             beta = warmup_beta(epoch, config.warmup)
             steps = _EpochSteps(dataset.train, config.batch_size, shard_loss, workers, hooks, signals, folder)

@@ -8,7 +8,7 @@ Python), so that a run restored from it continues bit for bit on a CPU.
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -83,7 +83,7 @@ class TrainingState:
 def rng_state(shuffle: torch.Generator, device: torch.device) -> dict[str, Any]:
     """Every random-number generator's state: torch, the device's CUDA generator, numpy, Python,
     and the shuffling generator ``shuffle``."""
-    np_state = np.random.get_state()
+    np_state = cast("tuple[Any, ...]", np.random.get_state())
     return {
         "torch": torch.get_rng_state(),
         "cuda": [torch.cuda.get_rng_state(device)] if device.type == "cuda" else [],
