@@ -53,7 +53,7 @@ def test_points(points: int):
 def throughput(name: str, points: int, samples: int, device: torch.device) -> dict:
     model = build(name, device)
     split = test_points(points).to(device)
-    rows = rows_per_chunk(device, bytes_per_row(model))
+    rows = rows_per_chunk(device, bytes_per_row(model, model.input_dim))
     evaluate_model(model, split.subset(torch.arange(2)), 50, max_rows=rows)  # warm-up
     sync(device)
     began = time.perf_counter()
@@ -88,7 +88,7 @@ def peak_memory_child(name: str, samples: int, points: int) -> None:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets VmHWM, the peak resident set size
     before = _resident_mib("VmRSS:")
-    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model)))
+    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model, model.input_dim)))
     print(json.dumps({"before_mib": before, "peak_mib": _resident_mib("VmHWM:")}))
 
 
@@ -105,7 +105,7 @@ def peak_memory(name: str, samples: int, points: int, device: torch.device) -> d
     split = test_points(points).to(device)
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device) / 2**20
-    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model)))
+    evaluate_model(model, split, samples, max_rows=rows_per_chunk(device, bytes_per_row(model, model.input_dim)))
     return {"before_mib": before, "peak_mib": torch.cuda.max_memory_allocated(device) / 2**20}
 
 

@@ -32,17 +32,24 @@ def _stdout():
     return Console()
 
 
+def _none_if_empty(context, parameter, value):
+    return value or None
+
+
 def train_config_options(command: Callable) -> Callable:
     """One ``--option`` per :class:`TrainConfig` field, with the field's help, choices and default:
     the config is the only list of training settings. The options default to None, so that only
-    those given override the ``--config`` file."""
+    those given override the ``--config`` file; a field with ``multiple`` metadata is a repeatable
+    option whose values arrive as a tuple (None when not given)."""
     for setting in reversed(dataclasses.fields(TrainConfig)):
         choices, folder = setting.metadata["choices"], setting.metadata["folder"]
         kind = (
             click.Choice(choices) if choices else click.Path(file_okay=False) if folder else setting_type(setting.type)
         )
         default = "" if setting.default is None else f" [default: {setting.default}]"
-        option = click.option(f"--{setting.name.replace('_', '-')}", type=kind, help=setting.metadata["help"] + default)
+        repeat = {"multiple": True, "callback": _none_if_empty} if setting.metadata.get("multiple") else {}
+        name = f"--{setting.name.replace('_', '-')}"
+        option = click.option(name, type=kind, help=setting.metadata["help"] + default, **repeat)
         command = option(command)
     return command
 

@@ -23,17 +23,21 @@ else:  # pragma: no cover - Python 3.10
 #: ``--model`` names (:data:`pyro_vamp.models.MODELS` maps them to classes).
 MODEL_NAMES = ("vae", "hvae", "convhvae", "convhvae-plain")
 #: ``--prior`` names (:func:`pyro_vamp.priors.make_prior` builds them).
-PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data")
+PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data", "exemplar", "flow")
 #: ``--optimizer`` names (:func:`pyro_vamp.training.make_optimizer` builds them).
 OPTIMIZER_NAMES = ("adam", "adam-normalized")
 DEVICES = ("auto", "cpu", "cuda")
 PSEUDO_INITS = ("normal", "data")
+#: ``--logger`` names (:mod:`pyro_vamp.training.tracking` makes the trackers).
+LOGGER_NAMES = ("none", "tensorboard", "mlflow")
 
 
-def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, folder: bool = False) -> Any:
+def _setting(
+    default: Any, help: str, choices: tuple[str, ...] | None = None, folder: bool = False, multiple: bool = False
+) -> Any:
     """A config field with its command-line help, and its choices (a fixed set of names) or
-    ``folder=True`` (a path to a folder)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "folder": folder})
+    ``folder=True`` (a path to a folder); ``multiple=True``: a tuple of names, a repeatable option."""
+    return field(default=default, metadata={"help": help, "choices": choices, "folder": folder, "multiple": multiple})
 
 
 @dataclass
@@ -50,7 +54,7 @@ class TrainConfig:
     dataset: str = _setting("mnist5k", "Dataset name (see `pyro-vamp datasets`).")
     model: str = _setting("hvae", "Model.", MODEL_NAMES)
     prior: str = _setting("vamp", "Prior on the top latent.", PRIOR_NAMES)
-    components: int = _setting(500, "K: pseudo-inputs or mixture components.")
+    components: int = _setting(500, "K: pseudo-inputs, mixture components, or exemplars per step (exemplar).")
     epochs: int = _setting(2000, "Maximum number of epochs.")
     warmup: int = _setting(100, "KL warm-up epochs (beta 0 -> 1).")
     early_stopping: int = _setting(50, "Look-ahead in epochs on validation ELBO, 0 = off.")
@@ -64,6 +68,13 @@ class TrainConfig:
     hidden: int = _setting(300, "Units per hidden layer of the gated MLPs.")
     pseudo_init: str = _setting("normal", "VampPrior pseudo-input start.", PSEUDO_INITS)
     optimizer: str = _setting("adam", "adam, or Adam on per-tensor normalised gradients.", OPTIMIZER_NAMES)
+    flow_depth: int = _setting(4, "Flow prior: affine coupling layers.")
+    flow_hidden: int = _setting(300, "Flow prior: hidden units per layer of each coupling network.")
+    logger: tuple[str, ...] | None = _setting(
+        None, "Experiment tracker (repeatable): none, tensorboard, mlflow.", LOGGER_NAMES, multiple=True
+    )
+    mlflow_uri: str | None = _setting(None, "MLflow tracking URI [default: a file store RUN_DIR/../mlruns].")
+    log_images_every: int = _setting(10, "Epochs between the images sent to the trackers (0: at evaluation only).")
 
     def validate(self) -> "TrainConfig":
         """Check every value; raise :class:`InputError` naming the first bad one."""
@@ -72,13 +83,14 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             raise InputError(f"dataset {self.dataset!r} is not one of: {', '.join(DATASETS)}")
         for setting in fields(self):
-            allowed = setting.metadata["choices"]
-            if allowed is not None and getattr(self, setting.name) not in allowed:
-                raise InputError(f"{setting.name} {getattr(self, setting.name)!r} is not one of: {', '.join(allowed)}")
-        for key in ("components", "epochs", "batch_size", "latent_dim", "hidden"):
+            allowed, value = setting.metadata["choices"], getattr(self, setting.name)
+            for item in (value or ()) if setting.metadata.get("multiple") else (value,):
+                if allowed is not None and item not in allowed:
+                    raise InputError(f"{setting.name} {item!r} is not one of: {', '.join(allowed)}")
+        for key in ("components", "epochs", "batch_size", "latent_dim", "hidden", "flow_depth", "flow_hidden"):
             if getattr(self, key) < 1:
                 raise InputError(f"{key} must be a positive integer, got {getattr(self, key)}")
-        for key in ("warmup", "early_stopping", "seed", "split_seed"):
+        for key in ("warmup", "early_stopping", "seed", "split_seed", "log_images_every"):
             if getattr(self, key) < 0:
                 raise InputError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not self.lr > 0:
@@ -111,6 +123,13 @@ def setting_type(annotation: Any) -> type:
 
 
 def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
+    if annotation == (tuple[str, ...] | None):  # a name or a list of names; "none" and [] mean none
+        if value is None:
+            return None
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            raise InputError(f"{source}: {key} must be a name or a list of names, got {value!r}")
+        return tuple(dict.fromkeys(v for v in values if v != "none")) or None
     if value is None and annotation == (str | None):
         return None
     kind = setting_type(annotation)

@@ -112,12 +112,11 @@ def environment_facts(device: torch.device) -> dict:
     }
 
 
-def write_run_config(
-    run_dir: Path, config: TrainConfig, dataset: ImageDataset, device: torch.device, processes: int = 1
-) -> None:
-    """Write ``config.json``: the resolved config, dataset facts, and the environment (with the number
-    of data-parallel training processes)."""
-    record = {
+def run_record(config: TrainConfig, dataset: ImageDataset) -> dict:
+    """What ``config.json`` says of a run that ``pyro-vamp train`` made: the resolved config and the
+    dataset facts that :func:`load_run` needs to rebuild the model (the environment is added by
+    :meth:`RunWriter.start`)."""
+    return {
         "config": config.to_dict(),
         "data": {
             "image_shape": list(dataset.image_shape),
@@ -125,9 +124,69 @@ def write_run_config(
             "pseudo_init": list(dataset.pseudo_init),
             "train_size": len(dataset.train),
         },
-        "environment": {**environment_facts(device), "processes": processes},
     }
-    (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+
+class RunWriter:
+    """Everything training writes into a run folder, on the main process only (``is_main``): the
+    record ``config.json``, the ``metrics.jsonl`` lines and the two checkpoints.
+
+    ``settings`` (a dict of plain values) is stored in every checkpoint, and a run is only resumed
+    with the same settings, but for those in ``may_change``.
+    """
+
+    def __init__(self, run_dir: Path, settings: dict, is_main: bool = True, may_change: tuple[str, ...] = ()):
+        self.run_dir, self.settings, self.is_main, self.may_change = Path(run_dir), settings, is_main, may_change
+
+    @property
+    def last(self) -> Path:
+        return self.run_dir / LAST_CHECKPOINT
+
+    def check_start(self, resume: bool) -> None:
+        """A folder that holds a trained run is only continued with ``resume``, never overwritten."""
+        if resume and not self.last.is_file():
+            raise InputError(f"--resume: {self.run_dir} has no {LAST_CHECKPOINT} to resume from")
+        if not resume and self.last.exists():
+            raise InputError(
+                f"{self.run_dir} already holds a trained run; pass --resume to continue it or choose another --out"
+            )
+
+    def load_last(self, device: torch.device) -> dict:
+        """The last checkpoint, refused when it was written with other settings."""
+        saved = load_checkpoint(self.last, map_location=device)
+        keep = [k for k in self.settings if k not in self.may_change]
+        if {k: saved["config"].get(k) for k in keep} != {k: self.settings[k] for k in keep}:
+            diff = sorted(k for k in keep if saved["config"].get(k) != self.settings[k])
+            raise InputError(
+                f"--resume: {self.last} was trained with other settings ({', '.join(diff)}); "
+                "use the same options or a new --out folder"
+            )
+        return saved
+
+    def start(self, record: dict, history: list[dict], device: torch.device, processes: int) -> None:
+        """Write ``config.json`` (``record`` and the environment) and ``metrics.jsonl`` (``history``)."""
+        if not self.is_main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        full = {**record, "environment": {**environment_facts(device), "processes": processes}}
+        (self.run_dir / CONFIG_FILE).write_text(json.dumps(full, indent=2) + "\n")
+        (self.run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
+
+    def save_interrupted(self, state: dict) -> None:
+        """The checkpoint of an epoch an interrupt cut short (``state`` holds the position in it)."""
+        if self.is_main:
+            save_checkpoint({**state, "config": self.settings}, self.last)
+
+    def save_epoch(self, state: dict, record: dict, improved: bool) -> None:
+        """The end of an epoch: its metrics line, then the best checkpoint if it ``improved``, then the last."""
+        if not self.is_main:
+            return
+        with open(self.run_dir / METRICS_FILE, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        checkpoint = {**state, "config": self.settings}
+        if improved:
+            save_checkpoint(checkpoint, self.run_dir / BEST_CHECKPOINT)
+        save_checkpoint(checkpoint, self.last)
 
 
 @dataclass

@@ -1,15 +1,10 @@
 """Before each test: clear Pyro's param store, enable validation, fix the seeds (as Pyro's own tests do)."""
 
-import os
-from pathlib import Path
-
 import pyro
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-#: The real Frey Faces file, beside the checkout in this project's work area.
-FREY_DIR = Path(os.environ.get("PYRO_VAMP_FREY_DIR", REPO.parent / "shared" / "data"))
+from tests.common import FREY_DIR
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,13 @@
 """A plain (non-editable) install holds every subpackage and the type marker."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.common import REPO
 
 
 def packages_under(root: Path) -> set[str]:
@@ -15,9 +16,14 @@ def packages_under(root: Path) -> set[str]:
 
 @pytest.mark.slow
 def test_a_plain_install_holds_every_subpackage(tmp_path):
-    site = tmp_path / "site"
+    source, site = tmp_path / "source", tmp_path / "site"  # a copy: the build leaves build/ beside the sources
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for package in ("pyro_vamp", "cli"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(REPO)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(source)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -65,6 +65,7 @@ def kill_once_training(run_dir, deadline):
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sweep_on_local_ray_evaluates_every_run_and_retries_a_killed_worker(tmp_path):
     configs = write_configs(tmp_path / "configs", {"a-standard": 2, "b-vamp": 2, "c-long": 25})
     out = tmp_path / "runs"

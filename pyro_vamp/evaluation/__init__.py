@@ -2,6 +2,6 @@
 (:mod:`.evaluate`), memory budgets for the sampler (:mod:`.memory`), the paper's figures
 (:mod:`.figures`, :mod:`.images`), and the run's report and the comparison of runs (:mod:`.report`)."""
 
-from .evaluate import evaluate_model, evaluate_run, summarize, write_figures
+from .evaluate import evaluate, evaluate_model, evaluate_run, summarize, write_figures
 
-__all__ = ["evaluate_model", "evaluate_run", "summarize", "write_figures"]
+__all__ = ["evaluate", "evaluate_model", "evaluate_run", "summarize", "write_figures"]

@@ -1,17 +1,24 @@
 """Evaluate a trained model: importance-sampled log-likelihood, ELBO and its terms, bits/dim,
 active units, and the paper's figures, written to the run folder."""
 
+import contextlib
 import json
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pyro
 import torch
+from pyro import poutine
+from pyro.poutine.util import site_is_subsample
+from torch import nn
 
 from ..data import Split, load_dataset
+from ..data.dataset import as_split
 from ..inference import active_units, importance_sample, posterior_means
 from ..priors import VampPrior
 from ..run_folder import EVAL_FILE, FIGURE_FILES, load_run, log_likelihood_file, read_metrics
@@ -47,15 +54,16 @@ def evaluate_model(
     """
     points_per_batch = max(1, min(points_per_batch, max_rows))
     chunk = max(1, max_rows // points_per_batch)
+    sites = latent_sites(model, split)
     results: dict[str, list[torch.Tensor]] = {"log_likelihood": [], "elbo": [], "reconstruction": []}
-    means: dict[str, list[torch.Tensor]] = {name: [] for name in model.latent_sites}
+    means: dict[str, list[torch.Tensor]] = {name: [] for name in sites}
     done = 0
-    with model.prior.frozen(), pyro.validation_enabled(False):
+    with _frozen_prior(model), pyro.validation_enabled(False):
         for x in split.batches(points_per_batch):
             estimate = importance_sample(model.model, model.guide, x, num_samples, chunk)
             for key in results:
                 results[key].append(getattr(estimate, key))
-            for name, value in posterior_means(model.guide, x, model.latent_sites).items():
+            for name, value in posterior_means(model.guide, x, sites).items():
                 means[name].append(value)
             done += x.shape[0]
             if progress:
@@ -64,6 +72,60 @@ def evaluate_model(
         **{key: torch.cat(v) for key, v in results.items()},
         "means": {name: torch.cat(v) for name, v in means.items()},
     }
+
+
+def latent_sites(model: nn.Module, data: Split) -> tuple[str, ...]:
+    """The model's ``latent_sites`` (top first), or else the latent sample sites of its guide in the
+    order the guide draws them (found by tracing it on one data point)."""
+    sites = getattr(model, "latent_sites", None)
+    if sites is not None:
+        return tuple(sites)
+    with torch.no_grad(), pyro.validation_enabled(False):
+        x = data.as_float(torch.arange(1, device=data.images.device))
+        trace = poutine.trace(cast(Callable[..., Any], model.guide)).get_trace(x)
+    return tuple(
+        name
+        for name, site in trace.nodes.items()
+        if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)
+    )
+
+
+def _frozen_prior(model: nn.Module) -> AbstractContextManager:
+    """The model's prior built once in float64 (:meth:`pyro_vamp.priors.Prior.frozen`) where it has one."""
+    frozen = getattr(getattr(model, "prior", None), "frozen", None)
+    return frozen() if callable(frozen) else contextlib.nullcontext()
+
+
+def evaluate(
+    model: nn.Module,
+    data: "torch.Tensor | Split | torch.utils.data.Dataset",
+    num_samples: int = 5000,
+    *,
+    max_memory: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Importance-sampled evaluation of any model with Pyro ``model(x, beta)`` and ``guide(x, beta)``
+    methods (see :func:`pyro_vamp.training.fit`) on ``data`` (a tensor ``[N, ...]``, a ``Split`` or a
+    ``Dataset``), on the device of the model's parameters.
+
+    :param num_samples: importance samples per data point (the paper: 5,000).
+    :param max_memory: bytes the sampler may use (default: half the free memory); samples go in
+        chunks within it, so peak memory does not grow with ``num_samples``.
+    :returns: per-point float64 tensors ``[N]``: ``log_likelihood`` (ln p(x)), ``elbo``,
+        ``reconstruction`` (E_q ln p(x|z)) and ``kl`` (reconstruction - ELBO); ``means``
+        (``{site: [N, M]}``, E_q[z | x]); ``active_units`` (``{site: count}``, Burda et al. 2015);
+        ``summary`` (the means and standard errors, as in ``eval.json``).
+    """
+    split = as_split(data)
+    device = next(iter(model.parameters())).device
+    split = split.to(device)
+    model.eval()
+    rows = rows_per_chunk(device, bytes_per_row(model, split.images.shape[1]), max_memory)
+    result = evaluate_model(model, split, num_samples, max_rows=rows, progress=progress)
+    result["kl"] = result["reconstruction"] - result["elbo"]
+    result["summary"] = summarize(result, num_samples, split.images.shape[1])
+    result["active_units"] = result["summary"]["active_units"]
+    return result
 
 
 def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
@@ -159,7 +221,7 @@ def evaluate_run(
     data = data.to(on)
     torch.manual_seed(seed)
     run.model.eval()
-    rows = rows_per_chunk(on, bytes_per_row(run.model), max_memory)
+    rows = rows_per_chunk(on, bytes_per_row(run.model, dataset.input_dim), max_memory)
     result = evaluate_model(run.model, data, num_samples, max_rows=rows, progress=progress)
     summary = {
         "dataset": config.dataset,

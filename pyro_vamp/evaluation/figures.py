@@ -25,6 +25,14 @@ def _pyplot():
     return plt
 
 
+def display_selection(n: int, num: int, seed: int = 0) -> torch.Tensor:
+    """Rows of a split of ``n`` points to show in a figure: ``min(num, n)`` of them drawn at random
+    with a fixed ``seed`` (the same every time). Test splits are often ordered by class and carry no
+    labels, so the first rows would all be one class; a random draw shows each class about as often
+    as the split holds it (not an exactly class-balanced selection, which needs the labels)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: min(num, n)]
+
+
 def _check_pseudo_input(prior, component: int) -> None:
     """:class:`InputError` unless ``prior`` is a VampPrior with a pseudo-input ``component``."""
     if not isinstance(prior, VampPrior):

@@ -22,10 +22,17 @@ def available_memory(device: torch.device) -> int:
     return 4 * 1024**3
 
 
-def bytes_per_row(model) -> int:
+#: Float32 numbers per data dimension per row assumed for a model that does not say
+#: (``eval_bytes_per_sample``): activations of a few layers as wide as the data.
+GENERIC_FLOATS_PER_DIMENSION = 16
+
+
+def bytes_per_row(model, input_dim: int) -> int:
     """A generous estimate of the evaluation memory per (sample, data point) row: the model's
-    activations (``model.eval_bytes_per_sample``) and the float64 [rows, K] mixture terms."""
-    return model.eval_bytes_per_sample + 8 * 4 * getattr(model.prior, "num_components", 1)
+    activations (``model.eval_bytes_per_sample``, else :data:`GENERIC_FLOATS_PER_DIMENSION` floats per
+    data dimension) and the float64 [rows, K] mixture terms of a mixture prior."""
+    activations = getattr(model, "eval_bytes_per_sample", 4 * GENERIC_FLOATS_PER_DIMENSION * input_dim)
+    return activations + 8 * 4 * getattr(getattr(model, "prior", None), "num_components", 1)
 
 
 def rows_per_chunk(device: torch.device, row_bytes: int, max_memory: int | None = None) -> int:

@@ -1,12 +1,15 @@
-"""Likelihoods p(x | z): Bernoulli for binary images, discretised logistic for grey images."""
+"""Likelihoods p(x | z): Bernoulli for binary images, discretised logistic for grey images, Gaussian
+for real values (MLP models only: its variance is a per-dimension parameter, not a per-pixel output)."""
 
 import torch
 
 from .bernoulli import BernoulliHead, bernoulli_image
 from .discretized_logistic import DiscretizedLogistic, DiscretizedLogisticHead, logistic_image
+from .gaussian import GaussianHead
 
-LIKELIHOOD_HEADS = {"bernoulli": BernoulliHead, "logistic": DiscretizedLogisticHead}
-#: Parameters per pixel of each likelihood (for convolutional decoders).
+LIKELIHOOD_HEADS = {"bernoulli": BernoulliHead, "logistic": DiscretizedLogisticHead, "gaussian": GaussianHead}
+#: Parameters per pixel of each likelihood (for convolutional decoders; "gaussian" has none: the
+#: convolutional models refuse it).
 PIXEL_PARAMETERS = {"bernoulli": 1, "logistic": 2}
 
 
@@ -23,5 +26,6 @@ __all__ = [
     "BernoulliHead",
     "DiscretizedLogistic",
     "DiscretizedLogisticHead",
+    "GaussianHead",
     "image_distribution",
 ]

@@ -103,6 +103,11 @@ class LatentVariableModel(nn.Module):
             else:
                 self.register_params = previous
 
+    def before_step(self, index: torch.Tensor) -> None:
+        """Called by the training loop before each gradient step with the training-set rows of the
+        batch (``[B]``, int64); passed on to :meth:`pyro_vamp.priors.Prior.before_step`."""
+        self.prior.before_step(index)
+
     def register(self) -> None:
         """``pyro.module(self.pyro_name, self)`` when :attr:`register_params` is on."""
         if self.register_params:

@@ -6,6 +6,8 @@ import torch
 from pyro import poutine
 from torch import nn
 
+from ..errors import InputError
+from ..likelihoods import PIXEL_PARAMETERS
 from ..networks.conv import ConvGaussianEncoder, ConvJointEncoder
 from ..networks.dense import GaussianHead, gated_mlp
 from ..networks.pixelcnn import GatedConvDecoder, PixelCNNDecoder
@@ -22,7 +24,15 @@ class ConvHVAEPlain(HVAE):
 
     def build_networks(self):
         if self.image_shape is None:
-            raise ValueError("the convolutional models need image_shape=(H, W)")
+            raise InputError(
+                f"--model {self.pyro_name.replace('_', '-')} needs single-channel images (image_shape=(H, W)); "
+                "for vectors or RGB images use --model vae or hvae"
+            )
+        if self.likelihood not in PIXEL_PARAMETERS:
+            raise InputError(
+                f"--model {self.pyro_name.replace('_', '-')} does not support the {self.likelihood} likelihood; "
+                "use --model vae or hvae for real-valued data"
+            )
         shape, latent, hidden = self.image_shape, self.latent_dim, self.hidden
         self.q_z2 = ConvGaussianEncoder(shape, latent)
         self.q_z1 = ConvJointEncoder(shape, latent, hidden)

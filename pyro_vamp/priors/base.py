@@ -28,6 +28,11 @@ class Prior(nn.Module):
         """Build the distribution from the current parameters (``exact``: float64 log-densities)."""
         raise NotImplementedError
 
+    def before_step(self, index: torch.Tensor) -> None:
+        """Called by the training loop before each gradient step with the training-set rows
+        ``index`` (``[B]``, int64) of the step's batch; priors built from training data (the
+        Exemplar prior) use it to leave a batch's own points out. The default does nothing."""
+
     def forward(self) -> TorchDistribution:
         return self._frozen if self._frozen is not None else self.distribution()
 

@@ -49,12 +49,28 @@ class VampPrior(Prior):
             self.register_buffer("raw_pseudo_inputs", pseudo_inputs.clone())
 
     @classmethod
-    def from_normal(cls, encoder, num_components: int, input_dim: int, mean: float, std: float):
+    def from_normal(
+        cls,
+        encoder,
+        num_components: int,
+        input_dim: int,
+        mean: float,
+        std: float,
+        data_range: tuple[float, float] = (0.0, 1.0),
+    ):
         """Learnable u_k initialised N(mean, std^2) per pixel (the original: 0.05, 0.01 for MNIST)."""
-        return cls(encoder, mean + std * torch.randn(num_components, input_dim))
+        return cls(encoder, mean + std * torch.randn(num_components, input_dim), data_range=data_range)
 
     @classmethod
-    def from_data(cls, encoder, images: torch.Tensor, num_components: int, learnable=False, generator=None):
+    def from_data(
+        cls,
+        encoder,
+        images: torch.Tensor,
+        num_components: int,
+        learnable=False,
+        generator=None,
+        data_range: tuple[float, float] = (0.0, 1.0),
+    ):
         """u_k = K training images drawn without replacement; ``images``: ``[N, D]`` in the data range.
 
         ``learnable=False`` gives VampPrior-data (fixed u_k); ``True`` starts a VampPrior from data.
@@ -62,7 +78,7 @@ class VampPrior(Prior):
         if num_components > images.shape[0]:
             raise ValueError(f"cannot draw {num_components} pseudo-inputs from {images.shape[0]} training images")
         index = torch.randperm(images.shape[0], generator=generator)[:num_components]
-        return cls(encoder, images[index].float(), learnable=learnable)
+        return cls(encoder, images[index].float(), learnable=learnable, data_range=data_range)
 
     @property
     def num_components(self) -> int:

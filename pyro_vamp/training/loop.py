@@ -1,4 +1,5 @@
-"""The training loop: SVI with Trace_ELBO, KL warm-up, validation, early stopping, checkpoints.
+"""The training loop, for any Pyro model: SVI with Trace_ELBO, KL warm-up, validation, early
+stopping, checkpoints, exact resume, signals and the NaN guard.
 
 The loss of a batch is Pyro's ``Trace_ELBO`` of the model and guide, whose latent sites
 are scaled by beta = min(1, epoch / warmup) (epochs counted from 1): exactly
@@ -9,9 +10,10 @@ and the model's per-call ``pyro.module`` registration (about 1.6 ms per step) is
 while training runs (:meth:`~pyro_vamp.models.LatentVariableModel.registration_disabled`),
 since nothing reads the param store. Argument validation is off in the step loop.
 
-One run is :func:`train`, which prepares a :class:`~pyro_vamp.training.state.TrainingState`
-and then alternates :func:`run_epoch` (the steps of one epoch) and :func:`end_epoch` (validation,
-early stopping, the metrics line and the checkpoints).
+:func:`fit` trains a user's model on tensors; ``pyro-vamp train`` trains a built-in model through
+:func:`pyro_vamp.training.train`; both run :func:`run_loop`, which alternates :func:`run_epoch`
+(the steps of one epoch) and :func:`end_epoch` (validation, early stopping, the metrics line and
+the checkpoints) over a :class:`~pyro_vamp.training.state.TrainingState`.
 
 Safety: checkpoints are written atomically after every epoch and hold every RNG state, so
 ``resume=True`` continues bit for bit on a CPU; SIGINT / SIGTERM finish the current step,
@@ -21,32 +23,26 @@ is saved.
 """
 
 import contextlib
-import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pyro
 import torch
 from pyro.infer import Trace_ELBO
+from torch import nn
 
 from ..config import TrainConfig
-from ..data import ImageDataset, Split, load_dataset
+from ..data import Split
+from ..data.dataset import as_split, split_indices
 from ..errors import InputError, TrainingError, TrainingInterrupted
-from ..models import build_model
-from ..run_folder import (
-    BEST_CHECKPOINT,
-    LAST_CHECKPOINT,
-    METRICS_FILE,
-    load_checkpoint,
-    save_checkpoint,
-    write_run_config,
-)
+from ..run_folder import RunWriter
 from ..runtime import resolve_device
 from . import distributed
 from .distributed import Workers
@@ -56,6 +52,8 @@ from .signals import StopSignals
 from .state import EpochPosition, TrainingState
 
 VALIDATION_BATCH = 1000
+#: The settings of the loop itself (the :class:`TrainConfig` fields :func:`fit` takes).
+LOOP_SETTINGS = ("epochs", "warmup", "early_stopping", "batch_size", "lr", "optimizer", "seed", "device")
 #: Settings that may differ when a run is resumed.
 RESUMABLE_CHANGES = ("epochs", "device", "data_dir")
 
@@ -89,26 +87,143 @@ class TrainResult:
     is_main: bool = True
 
 
+class PyroFunctions(nn.Module):
+    """A Pyro model function and guide function with the module that holds their parameters, as one
+    object with ``model(x, beta)`` and ``guide(x, beta)`` methods, for :func:`fit` and
+    :func:`pyro_vamp.evaluation.evaluate`.
+
+    :param model: ``model(x, beta=1.0)``: data plate ``pyro.plate("data", N, dim=-1)``, latent sites
+        inside ``poutine.scale(scale=beta)``, the observed site not.
+    :param guide: ``guide(x, beta=1.0)`` with the same plate and scaling.
+    :param module: every parameter of model and guide (e.g. an ``nn.ModuleDict`` of the networks and
+        the prior).
+    """
+
+    def __init__(self, model: Callable[..., Any], guide: Callable[..., Any], module: nn.Module):
+        super().__init__()
+        self.model_fn, self.guide_fn, self.module = model, guide, module
+
+    def model(self, x: torch.Tensor, beta: float = 1.0) -> Any:
+        return self.model_fn(x, beta)
+
+    def guide(self, x: torch.Tensor, beta: float = 1.0) -> Any:
+        return self.guide_fn(x, beta)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's ``random`` with ``seed``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def fit(
+    model: nn.Module,
+    data: "torch.Tensor | Split | torch.utils.data.Dataset",
+    *,
+    run_dir: Path | str,
+    val: "torch.Tensor | Split | torch.utils.data.Dataset | None" = None,
+    val_fraction: float = 0.1,
+    resume: bool = False,
+    hooks: TrainingHooks | None = None,
+    **settings: Any,
+) -> TrainResult:
+    """Train any Pyro model with pyro-vamp's loop: warm-up, early stopping, checkpoints, exact
+    resume, signals, the NaN guard and ``metrics.jsonl``, written into ``run_dir``.
+
+    :param model: an ``nn.Module`` holding every parameter, with Pyro methods ``model(x, beta)`` and
+        ``guide(x, beta)`` (a data plate over the rows of ``x`` at dim -1; latent sites, in model *and*
+        guide, inside ``poutine.scale(scale=beta)``), e.g. a :class:`PyroFunctions`.
+    :param data: the training data: a tensor ``[N, ...]`` (rows flattened to ``[N, D]``), a
+        :class:`~pyro_vamp.data.Split`, or a ``torch.utils.data.Dataset``.
+    :param val: validation data for early stopping and the best checkpoint; without it a fraction
+        ``val_fraction`` of ``data`` is held out (a random split by ``seed``).
+    :param settings: the loop's settings, by their :class:`~pyro_vamp.config.TrainConfig` names and
+        with its defaults: ``epochs``, ``warmup``, ``early_stopping``, ``batch_size``, ``lr``,
+        ``optimizer``, ``seed``, ``device``.
+
+    Seed torch before building ``model`` for reproducible initial weights; the loop seeds the
+    shuffling and the noise with ``seed``. Pyro's param store is cleared first, so that parameters
+    left from another model under the same ``pyro.module`` name are not reused.
+
+    Example::
+
+        result = fit(PyroFunctions(model, guide, nn.ModuleDict(...)), x, run_dir="runs/mine", epochs=50)
+    """
+    unknown = sorted(set(settings) - set(LOOP_SETTINGS))
+    if unknown:
+        raise InputError(f"fit: unknown setting {unknown[0]!r}; the settings are {', '.join(LOOP_SETTINGS)}")
+    config = TrainConfig().updated(settings, "fit").validate()
+    train_split = as_split(data)
+    if val is None:
+        if not 0 < val_fraction < 1 or round(val_fraction * len(train_split)) < 1:
+            raise InputError(f"fit: val_fraction {val_fraction} leaves no validation points; pass val=... instead")
+        held_out = round(val_fraction * len(train_split))
+        val_rows, train_rows = split_indices(len(train_split), (held_out, len(train_split) - held_out), config.seed)
+        train_split, val_split = train_split.subset(train_rows), train_split.subset(val_rows)
+    else:
+        val_split = as_split(val)
+    loop_settings = {key: getattr(config, key) for key in LOOP_SETTINGS}
+    record = {"fit": loop_settings, "data": {"train_size": len(train_split), "input_dim": train_split.images.shape[1]}}
+    with _processes(config.device) as (workers, device):
+        writer = RunWriter(Path(run_dir), loop_settings, workers.is_main, RESUMABLE_CHANGES)
+        writer.check_start(resume)
+        distributed.check_divisible(workers, len(train_split), config.batch_size)
+        workers.barrier()
+        model = model.to(device)
+        train_split, val_split = train_split.to(device), val_split.to(device)
+        pyro.clear_param_store()
+        _check_parameters_are_in_module(model, train_split)
+        seed_everything(config.seed)
+        return run_loop(model, train_split, val_split, config, writer, record, resume, hooks, workers, device)
+
+
+def _check_parameters_are_in_module(model: nn.Module, data: Split) -> None:
+    """The loop's optimiser steps ``model.parameters()``: refuse a ``pyro.param`` the module lacks."""
+    own = {id(p) for p in model.parameters()}
+    with torch.no_grad(), pyro.validation_enabled(False):
+        x = data.as_float(torch.arange(min(2, len(data)), device=data.images.device))
+        pyro.poutine.trace(cast(Callable[..., Any], model.guide)).get_trace(x)
+        pyro.poutine.trace(cast(Callable[..., Any], model.model)).get_trace(x)
+    foreign = [name for name, p in pyro.get_param_store().named_parameters() if id(p) not in own]
+    pyro.clear_param_store()
+    if foreign:
+        raise InputError(
+            f"fit trains the parameters of the module it is given, and pyro.param {foreign[0]!r} is not one of "
+            "them: make it an nn.Parameter of the module (or a PyroParam of a PyroModule)"
+        )
+
+
+@contextlib.contextmanager
+def _processes(device_name: str) -> Iterator[tuple[Workers, torch.device]]:
+    """Join the data-parallel process group torchrun describes (none: one process) and leave it."""
+    workers, device_name = distributed.join(device_name)
+    together = False  # whether every process ends here: a return, or an interrupt they agreed on
+    try:
+        yield workers, resolve_device(device_name)
+        together = True
+    except TrainingInterrupted:
+        together = True
+        raise
+    finally:
+        workers.leave(wait_for_others=together)
+
+
 @torch.no_grad()
-def validation_elbo(model, split: Split, batch_size: int = VALIDATION_BATCH) -> float:
+def validation_elbo(model: nn.Module, split: Split, batch_size: int = VALIDATION_BATCH) -> float:
     """Mean single-sample ELBO per point at beta = 1 over ``split`` (a :class:`~pyro_vamp.data.Split`)."""
     elbo = Trace_ELBO()
     total = 0.0
-    with model.prior.frozen():
+    with _frozen_prior(model):
         for x in split.batches(batch_size):
             total += elbo.loss(model.model, model.guide, x)
     return -total / len(split)
 
 
-def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
-    saved_config = {k: v for k, v in saved.items() if k not in RESUMABLE_CHANGES}
-    current = {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
-    if saved_config != current:
-        diff = sorted(k for k in current if saved_config.get(k) != current[k])
-        raise InputError(
-            f"--resume: {path} was trained with other settings ({', '.join(diff)}); "
-            "use the same options or a new --out folder"
-        )
+def _frozen_prior(model: nn.Module) -> AbstractContextManager:
+    """The model's prior built once in float64 (:meth:`pyro_vamp.priors.Prior.frozen`) where it has one."""
+    frozen = getattr(getattr(model, "prior", None), "frozen", None)
+    return frozen() if callable(frozen) else contextlib.nullcontext()
 
 
 def _registration_disabled(model: torch.nn.Module) -> AbstractContextManager:
@@ -123,130 +238,56 @@ def _finite_gradients(parameters: Iterable[torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()) if grads else True
 
 
-def train(
-    config: TrainConfig, run_dir: Path | str, resume: bool = False, hooks: TrainingHooks | None = None
+def run_loop(
+    model: nn.Module,
+    train: Split,
+    val: Split,
+    config: TrainConfig,
+    writer: RunWriter,
+    record: dict,
+    resume: bool,
+    hooks: TrainingHooks | None,
+    workers: Workers,
+    device: torch.device,
 ) -> TrainResult:
-    """Train the model ``config`` describes, writing the run folder ``run_dir``.
-
-    A folder that already holds a checkpoint is only continued with ``resume=True``
-    (never overwritten). Returns where training ended, the best validation ELBO and the model.
-    Started by torchrun, the processes train one model data-parallel (:mod:`pyro_vamp.training.distributed`);
-    only rank 0 writes the folder and calls ``hooks``.
-    """
-    config.validate()
-    workers, device_name = distributed.join(config.device)
-    together = False  # whether every process ends at this point: a return, or an interrupt they agreed on
-    try:
-        device = resolve_device(device_name)
-        result = _train(config, Path(run_dir), resume, hooks or TrainingHooks(), workers, device)
-        together = True
-        return result
-    except TrainingInterrupted:
-        together = True
-        raise
-    finally:
-        workers.leave(wait_for_others=together)
-
-
-class _RunFolder:
-    """What the loop writes into the run folder (on rank 0 only): metrics lines and checkpoints."""
-
-    def __init__(self, run_dir: Path, config: TrainConfig, workers: Workers):
-        self.run_dir, self.config, self.workers = run_dir, config, workers
-
-    @property
-    def last(self) -> Path:
-        return self.run_dir / LAST_CHECKPOINT
-
-    def checkpoint(self, state: TrainingState) -> dict:
-        return {**state.state_dict(), "config": self.config.to_dict()}
-
-    def save_interrupted(self, state: TrainingState) -> None:
-        if self.workers.is_main:
-            save_checkpoint(self.checkpoint(state), self.last)
-
-    def save_epoch(self, state: TrainingState, record: dict, improved: bool) -> None:
-        if not self.workers.is_main:
-            return
-        with open(self.run_dir / METRICS_FILE, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        checkpoint = self.checkpoint(state)
-        if improved:
-            save_checkpoint(checkpoint, self.run_dir / BEST_CHECKPOINT)
-        save_checkpoint(checkpoint, self.last)
-
-
-def _initial_state(config: TrainConfig, dataset: ImageDataset, device: torch.device) -> TrainingState:
-    """Seed every generator with ``config.seed``, build the model and its optimiser: epoch 0."""
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    random.seed(config.seed)
-    pyro.clear_param_store()
-    model = build_model(
-        config, dataset.image_shape, dataset.likelihood, dataset.pseudo_init, dataset.train.unit_interval()
-    ).to(device)
-    return TrainingState(
+    """The one training loop: the state of ``model`` (resumed from ``writer``'s last checkpoint with
+    ``resume``), then epochs of :func:`run_epoch` and :func:`end_epoch` until ``config.epochs`` or
+    early stopping. ``record`` is what ``config.json`` says of the run. Only the main process calls
+    ``hooks`` and writes."""
+    hooks = hooks if hooks is not None and workers.is_main else TrainingHooks()
+    state = TrainingState(
         model=model,
         optimizer=make_optimizer(config.optimizer, model.parameters(), config.lr),
         shuffle=torch.Generator().manual_seed(config.seed),
         stopper=EarlyStopping(config.early_stopping, config.warmup),
         device=device,
     )
-
-
-def _restore(state: TrainingState, path: Path, config: TrainConfig) -> None:
-    """Continue ``state`` from the checkpoint at ``path``, which must come from the same settings."""
-    saved = load_checkpoint(path, map_location=state.device)
-    _check_resumable(saved["config"], config, path)
-    try:
-        state.load_state_dict(saved)
-    except (RuntimeError, ValueError, KeyError) as err:
-        raise InputError(
-            f"{path} does not match this model ({str(err).splitlines()[0]}); use a new --out folder"
-        ) from None
-
-
-def _train(
-    config: TrainConfig, run_dir: Path, resume: bool, hooks: TrainingHooks, workers: Workers, device: torch.device
-) -> TrainResult:
-    if not workers.is_main:
-        hooks = TrainingHooks()
-    folder = _RunFolder(run_dir, config, workers)
-    if resume and not folder.last.is_file():
-        raise InputError(f"--resume: {run_dir} has no {LAST_CHECKPOINT} to resume from")
-    if not resume and folder.last.exists():
-        raise InputError(f"{run_dir} already holds a trained run; pass --resume to continue it or choose another --out")
-    dataset = load_dataset(config.dataset, config.data_dir, config.split_seed).to(device)
-    distributed.check_divisible(workers, len(dataset.train), config.batch_size)
-    workers.barrier()  # every process has checked the folder before rank 0 writes to it
-
-    state = _initial_state(config, dataset, device)
     if resume:
-        _restore(state, folder.last, config)
-    if workers.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_run_config(run_dir, config, dataset, device, workers.world_size)
-        (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in state.history))
-
-    model = state.model
+        saved = writer.load_last(device)
+        try:
+            state.load_state_dict(saved)
+        except (RuntimeError, ValueError, KeyError) as err:
+            first = str(err).splitlines()[0]
+            raise InputError(f"{writer.last} does not match this model ({first}); use a new --out folder") from None
+    writer.start(record, state.history, device, workers.world_size)
     loss = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
     shard_loss = distributed.data_parallel(loss, device) if workers.parallel else loss
     stopped_early = False
     with StopSignals() as signals, _registration_disabled(model):  # the optimiser holds the parameters
+        steps = _EpochSteps(train, config.batch_size, shard_loss, workers, hooks, signals, writer)
         for epoch in range(state.next_epoch, config.epochs + 1):
             beta = warmup_beta(epoch, config.warmup)
-            steps = _EpochSteps(dataset.train, config.batch_size, shard_loss, workers, hooks, signals, folder)
             loss_sum, started = run_epoch(state, epoch, beta, steps)
-            record = end_epoch(state, epoch, beta, loss_sum / len(dataset.train), started, dataset.val, folder)
-            hooks.end_epoch(record)
+            epoch_record = end_epoch(state, epoch, beta, loss_sum / len(train), started, val, writer)
+            hooks.end_epoch(epoch_record)
             if workers.any(signals.received is not None, device):
-                raise TrainingInterrupted(signals.number, epoch, steps.num_steps, folder.last, workers.is_main)
+                raise TrainingInterrupted(signals.number, epoch, steps.num_steps, writer.last, workers.is_main)
             if state.stopper.should_stop(epoch):
                 stopped_early = True
                 break
     stopper = state.stopper
     return TrainResult(
-        state.epoch, stopper.best_epoch, stopper.best_value, stopped_early, run_dir, model, workers.is_main
+        state.epoch, stopper.best_epoch, stopper.best_value, stopped_early, writer.run_dir, model, workers.is_main
     )
 
 
@@ -261,7 +302,7 @@ class _EpochSteps:
     workers: Workers
     hooks: TrainingHooks
     signals: StopSignals
-    folder: _RunFolder
+    writer: RunWriter
 
     @property
     def num_steps(self) -> int:
@@ -277,6 +318,7 @@ def run_epoch(state: TrainingState, epoch: int, beta: float, steps: _EpochSteps)
     checkpoint inside the epoch when a signal arrived.
     """
     workers, device, parameters = steps.workers, state.device, list(state.model.parameters())
+    before_step = getattr(state.model, "before_step", None)  # a model may want each batch's rows
     if state.position is not None:  # finish the epoch an interrupt cut short
         position, state.position = state.position, None
     else:
@@ -290,6 +332,8 @@ def run_epoch(state: TrainingState, epoch: int, beta: float, steps: _EpochSteps)
     with pyro.validation_enabled(False):
         batches = steps.train.batches(steps.batch_size, position.order, start=position.next_step)
         for step, x_global in enumerate(batches, position.next_step + 1):
+            if callable(before_step):
+                before_step(position.order[(step - 1) * steps.batch_size : step * steps.batch_size])
             first, rows = workers.shard(x_global.shape[0])
             loss = steps.loss(x_global[first : first + rows], beta, first, x_global.shape[0])
             state.optimizer.zero_grad(set_to_none=True)
@@ -299,22 +343,21 @@ def run_epoch(state: TrainingState, epoch: int, beta: float, steps: _EpochSteps)
                 what = f"the loss became {value}" if not math.isfinite(value) else "a gradient became NaN or Inf"
                 raise TrainingError(
                     f"{what} at epoch {epoch}, step {step}; training stopped and "
-                    f"the checkpoints in {steps.folder.run_dir} are unchanged (try a lower --lr)"
+                    f"the checkpoints in {steps.writer.run_dir} are unchanged (try a lower --lr)"
                 )
             state.optimizer.step()
             total += value * x_global.shape[0]
             steps.hooks.step(value)
             if workers.any(steps.signals.received is not None, device) and step < steps.num_steps:
-                state.position = EpochPosition(
-                    position.order, step, total, position.seconds + time.perf_counter() - began
-                )
-                steps.folder.save_interrupted(state)
-                raise TrainingInterrupted(steps.signals.number, epoch, step, steps.folder.last, workers.is_main)
+                seconds = position.seconds + time.perf_counter() - began
+                state.position = EpochPosition(position.order, step, total, seconds)
+                steps.writer.save_interrupted(state.state_dict())
+                raise TrainingInterrupted(steps.signals.number, epoch, step, steps.writer.last, workers.is_main)
     return total, began - position.seconds
 
 
 def end_epoch(
-    state: TrainingState, epoch: int, beta: float, train_loss: float, started: float, val: Split, folder: _RunFolder
+    state: TrainingState, epoch: int, beta: float, train_loss: float, started: float, val: Split, writer: RunWriter
 ) -> dict:
     """Validate, update early stopping and history, and write the metrics line and checkpoints
     (the best one first when the epoch improved). Returns the epoch's metrics record."""
@@ -330,5 +373,5 @@ def end_epoch(
         "seconds": time.perf_counter() - started,
     }
     state.history.append(record)
-    folder.save_epoch(state, record, improved)
+    writer.save_epoch(state.state_dict(), record, improved)
     return record

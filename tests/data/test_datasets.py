@@ -209,6 +209,7 @@ def test_histopathology_truncated_archive_is_rejected(tmp_path):
 # --- every corruption through the CLI: exit 2, one line, no traceback ----------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "dataset,files",
     [

@@ -24,7 +24,7 @@ def grid_size(n, shape, ncols=None):
 
 
 @pytest.mark.parametrize("shape,likelihood", [((28, 28), "bernoulli"), ((28, 20), "logistic")])
-@pytest.mark.parametrize("model_cls", [VAE, HVAE, ConvHVAE])
+@pytest.mark.parametrize("model_cls", [VAE, HVAE, pytest.param(ConvHVAE, marks=pytest.mark.slow)])
 def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_cls):
     d = shape[0] * shape[1]
     model = model_cls(

@@ -114,6 +114,7 @@ def test_unverified_files_need_consent(server, tmp_path):
     assert fetch(file, tmp_path, allow_unverified=True, progress=False).read_bytes() == PAYLOAD
 
 
+@pytest.mark.slow
 def test_cli_downloads_frey_faces_from_a_mirror_and_trains_on_it(frey_dir, tmp_path):
     real = (frey_dir / "freyfaces.pkl").read_bytes()
     mirror = Server({"freyfaces.pkl": real})

@@ -68,11 +68,13 @@ def runs(tmp_path_factory):
     return {"tmp": tmp, "straight": straight, "resumed": resumed, "single": single}
 
 
+@pytest.mark.slow
 def test_parameters_are_identical_across_ranks(runs):
     rank0, rank1 = runs["straight"]
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_global_batch(runs):
     rank0, single = runs["straight"][0], runs["single"]
     assert "prior.raw_pseudo_inputs" in single  # the pseudo-inputs are trained and compared too
@@ -84,6 +86,7 @@ def test_two_processes_equal_one_process_on_the_global_batch(runs):
     assert moved > 100 * ATOL
 
 
+@pytest.mark.slow
 def test_only_rank_0_writes_the_run_folder(runs):
     tmp = runs["tmp"]
     assert {p.name for p in (tmp / "run").iterdir()} == {
@@ -96,6 +99,7 @@ def test_only_rank_0_writes_the_run_folder(runs):
     assert '"processes": 2' in (tmp / "run" / "config.json").read_text()
 
 
+@pytest.mark.slow
 def test_resumed_two_process_run_continues_exactly(runs):
     for resumed, straight in zip(runs["resumed"], runs["straight"], strict=True):
         assert all(torch.equal(resumed[k], straight[k]) for k in straight)
@@ -161,6 +165,7 @@ def torchrun_train(tmp_path, epochs, *options):
 TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
+@pytest.mark.slow
 def test_torchrun_entry_point_trains_and_reports_once(tmp_path):
     done = subprocess.run(torchrun_train(tmp_path, 1), env=TORCHRUN_ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -168,6 +173,7 @@ def test_torchrun_entry_point_trains_and_reports_once(tmp_path):
     assert (tmp_path / "run" / "checkpoint-best.pt").is_file()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_both_processes_at_one_step_and_the_run_resumes(tmp_path):
     run = subprocess.Popen(
         torchrun_train(tmp_path, 1000),

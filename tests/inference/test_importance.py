@@ -155,6 +155,7 @@ def test_batched_and_one_point_at_a_time_agree(linear_gaussian, trained_guide):
     assert (batched - single).abs().max() < 0.005  # Monte Carlo noise only
 
 
+@pytest.mark.slow
 def test_reconstruction_term_is_the_expected_log_likelihood(linear_gaussian):
     """With the exact posterior N(mu, Sigma), E_q ln p(x|z) = ln N(x | W mu + b, s^2 I) - tr(W Sigma W^T) / 2 s^2."""
     model, exact_guide, x, log_px = linear_gaussian

@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.common import REPO
+
+#: Every test here runs pages as subprocesses or builds the site.
+pytestmark = pytest.mark.slow
+
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SMOKE_OPTIONS = {
     "train": ["--epochs", "2", "--warmup", "1", "--components", "10"],

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+#: Every test here runs the command line in a fresh process.
+pytestmark = pytest.mark.slow
+
 ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"}
 
 

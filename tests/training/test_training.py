@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,11 +15,11 @@ from pyro_vamp import training
 from pyro_vamp.config import TrainConfig, resolve_config
 from pyro_vamp.errors import InputError
 from pyro_vamp.run_folder import load_checkpoint, load_run
-from pyro_vamp.training import loop as training_loop
+from pyro_vamp.training import configured as training_configured
 from pyro_vamp.training.early_stopping import EarlyStopping
 from pyro_vamp.training.optim import NormalizedGradientAdam
+from tests.common import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500, lr=1e-3)
 
 
@@ -81,6 +80,7 @@ def test_same_seed_same_numbers(tmp_path):
     assert_same_parameters(final_parameters(tmp_path / "a"), final_parameters(tmp_path / "b"))
 
 
+@pytest.mark.slow
 def test_sigint_to_a_training_process(tmp_path):
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
@@ -137,14 +137,15 @@ class NaNAfter:
         return model
 
 
-training_build_model = training_loop.build_model
+training_build_model = training_configured.build_model
 
 
+@pytest.mark.filterwarnings("ignore:Encountered NaN:UserWarning")  # the NaN is the point
 def test_nan_stops_and_keeps_the_checkpoints(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     training.train(TrainConfig(epochs=2, **SMALL), run_dir)
     before = {name: (run_dir / name).read_bytes() for name in ("checkpoint-best.pt", "checkpoint-last.pt")}
-    monkeypatch.setattr(training_loop, "build_model", NaNAfter(step=5))
+    monkeypatch.setattr(training_configured, "build_model", NaNAfter(step=5))
     with pytest.raises(training.TrainingError, match="at epoch 3, step 5"):
         training.train(TrainConfig(epochs=4, **SMALL), run_dir, resume=True)
     assert {name: (run_dir / name).read_bytes() for name in before} == before

@@ -113,6 +113,7 @@ def test_sampling_is_repeatable_with_a_seed():
     assert torch.equal(draws[0], draws[1]) and draws[0].shape == (3, 560)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_cls", [ConvHVAE, ConvHVAEPlain])
 def test_a_few_svi_steps_reduce_the_loss_on_real_digits(model_cls):
     torch.manual_seed(0)

@@ -1,0 +1,28 @@
+"""What several test modules share (as Pyro's tests/common.py): import it as ``from tests.common import ...``.
+
+``tests`` is a package (every test folder has an ``__init__.py``), so pytest's default import mode puts
+the repository root on ``sys.path`` and test modules need no ``sys.path`` edits of their own.
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+#: The checkout's root folder.
+REPO = Path(__file__).resolve().parents[1]
+#: The real Frey Faces file, beside the checkout in this project's work area.
+FREY_DIR = Path(os.environ.get("PYRO_VAMP_FREY_DIR", REPO.parent / "shared" / "data"))
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Load ``benchmarks/<name>.py`` as a module without putting ``benchmarks/`` on ``sys.path``.
+
+    Only for benchmark modules that import nothing from ``benchmarks/`` themselves (``reference``).
+    """
+    path = REPO / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
