@@ -141,10 +141,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-points", type=int, default=10)
 
 
-def run(args, peak: float) -> None:
+def run(args, peak: dict[str, float]) -> None:
     device = torch.device(args.device)
     models = args.eval_models.split(",")
-    evaluation_table(models, args.points, args.samples, device, peak)
+    evaluation_table(models, args.points, args.samples, device, peak["fp32"])  # evaluation runs in float32/64
     memory_table(models, [int(s) for s in args.memory_samples.split(",")], args.memory_points, device)
 
 

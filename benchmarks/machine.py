@@ -16,10 +16,12 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_gflops(device: torch.device, n: int = 2000, repeats: int = 10, trials: int = 5) -> float:
-    """The best of ``trials`` timings of ``repeats`` float32 n x n matrix products (a shared machine's
-    other load only ever slows a trial down)."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_gflops(
+    device: torch.device, n: int = 2000, repeats: int = 10, trials: int = 5, dtype: torch.dtype = torch.float32
+) -> float:
+    """The best of ``trials`` timings of ``repeats`` n x n matrix products in ``dtype`` (a shared
+    machine's other load only ever slows a trial down)."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     best = float("inf")
@@ -46,12 +48,12 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
-def start_run(device_name: str) -> tuple[torch.device, float]:
-    """Apply the allocator setting, measure the matrix-multiply rate, print the machine; returns the
-    device and the rate (GFLOP/s)."""
+def start_run(device_name: str) -> tuple[torch.device, dict[str, float]]:
+    """Apply the allocator setting, measure the float32 and bfloat16 matrix-multiply rates, print the
+    machine; returns the device and the rates (GFLOP/s) by precision name (``fp32``, ``bf16``)."""
     tune_malloc()
     device = torch.device(device_name)
-    peak = matmul_gflops(device)
+    peak = {"fp32": matmul_gflops(device), "bf16": matmul_gflops(device, dtype=torch.bfloat16)}
     print(describe(device))
-    print(f"float32 matmul (2000 x 2000): {peak:.1f} GFLOP/s")
+    print(f"matmul (2000 x 2000): float32 {peak['fp32']:.1f} GFLOP/s, bfloat16 {peak['bf16']:.1f} GFLOP/s")
     return device, peak

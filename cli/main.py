@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from pyro_vamp.config import DEVICES, TrainConfig, resolve_config, setting_type
+from pyro_vamp.config import DEVICES, LOGGER_NAMES, TrainConfig, resolve_config, setting_type
 from pyro_vamp.errors import InputError, TrainingError, TrainingInterrupted
 from pyro_vamp.runtime import tune_malloc
 
@@ -47,15 +48,46 @@ def train_config_options(command: Callable) -> Callable:
             click.Choice(choices) if choices else click.Path(file_okay=False) if folder else setting_type(setting.type)
         )
         default = "" if setting.default is None else f" [default: {setting.default}]"
-        repeat = {"multiple": True, "callback": _none_if_empty} if setting.metadata.get("multiple") else {}
+        repeat: dict[str, Any] = {"multiple": True, "callback": _none_if_empty} if setting.metadata["multiple"] else {}
         name = f"--{setting.name.replace('_', '-')}"
         option = click.option(name, type=kind, help=setting.metadata["help"] + default, **repeat)
         command = option(command)
     return command
 
 
+def versions() -> str:
+    """``pyro-vamp 0.1.0 (torch 2.13.0, pyro-ppl 1.9.2, Python 3.11.7)``, from the installed packages'
+    metadata: nothing is imported, so ``--version`` answers as fast as ``--help``."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (
+        f"pyro-vamp {installed('pyro-vamp')} (torch {installed('torch')}, pyro-ppl {installed('pyro-ppl')}, "
+        f"Python {platform.python_version()})"
+    )
+
+
+def _print_versions(context, parameter, value) -> None:
+    if value and not context.resilient_parsing:
+        click.echo(versions())
+        context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pyro-vamp")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_versions,
+    help="Show the versions of pyro-vamp, torch, Pyro and Python, and exit.",
+)
 def cli():
     """VampPrior VAEs in Pyro: train, evaluate and sample (Tomczak & Welling 2017)."""
 
@@ -128,7 +160,18 @@ def train(config_file, run_dir, resume, repeat, **options):
 )
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Write the figures and report.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print eval.json on stdout.")
-def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json):
+@click.option(
+    "--logger",
+    "loggers",
+    type=click.Choice(LOGGER_NAMES),
+    multiple=True,
+    callback=_none_if_empty,
+    help="Send the numbers and figures to this tracker (repeatable). [default: those the run was trained with]",
+)
+@click.option("--mlflow-uri", help="MLflow tracking URI. [default: the run's]")
+def evaluate(
+    run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json, loggers, mlflow_uri
+):
     """Importance-sampled log-likelihood, ELBO and its terms, bits/dim, active units and figures.
 
     Writes RUN_DIR/eval.json, RUN_DIR/SPLIT_ll.npy (per-point ln p(x)), report.md and the PNG figures.
@@ -136,9 +179,11 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory
     from rich.table import Table
 
     from pyro_vamp.evaluation import evaluate_run
+    from pyro_vamp.training.tracking import check_installed, log_evaluation
 
     from .progress import LazyProgress
 
+    check_installed([name for name in loggers or () if name != "none"])  # before any work
     progress = LazyProgress()
     try:
         summary = evaluate_run(
@@ -157,6 +202,7 @@ def evaluate(run_dir, samples, split, device, data_dir, seed, subset, max_memory
         )
     finally:
         progress.close()
+    log_evaluation(run_dir, summary, loggers, mlflow_uri, figures)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -194,12 +240,16 @@ def sample(run_dir, num, out, components, seed, device):
     """Draw images from the trained generative model as a PNG grid (decoder means; the PixelCNN samples)."""
     import torch
 
+    from pyro_vamp.data import load_dataset
+    from pyro_vamp.evaluation.evaluate import attach_training_data
     from pyro_vamp.evaluation.figures import save_pseudo_input_samples
     from pyro_vamp.evaluation.images import save_image_grid
     from pyro_vamp.run_folder import FIGURE_FILES, load_run
     from pyro_vamp.runtime import resolve_device
 
     run = load_run(run_dir, "best", resolve_device(device))
+    if run.config.prior == "exemplar":  # its checkpoint holds no exemplars: the training images
+        attach_training_data(run.model, load_dataset(run.config.dataset, run.config.data_dir, run.config.split_seed))
     torch.manual_seed(seed)
     if components:
         path = save_pseudo_input_samples(
@@ -278,6 +328,15 @@ def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
 @click.option("--device", type=click.Choice(DEVICES), help="Override every config's device.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Override every config's data folder.")
 @click.option(
+    "--logger",
+    type=click.Choice(LOGGER_NAMES),
+    multiple=True,
+    callback=_none_if_empty,
+    help="Track every run with this tracker (repeatable); MLflow: one experiment named after --out, "
+    "stored in OUT/mlruns unless --mlflow-uri. [default: each config's]",
+)
+@click.option("--mlflow-uri", help="MLflow tracking URI of every run.")
+@click.option(
     "--samples",
     default=5000,
     show_default=True,
@@ -295,12 +354,15 @@ def sweep(
     Needs the ray extra: pip install "pyro-vamp[ray]".
     """
     from pyro_vamp.sweep import EvalOptions, experiments, import_ray, parse_grid, run_sweep
+    from pyro_vamp.training.tracking import check_installed
 
     from .progress import LazyProgress
 
     import_ray()  # a clear message before any work when Ray is missing
     stderr = _stderr()
     runs = experiments([Path(c) for c in configs], parse_grid(list(grid)), overrides)
+    for run in runs:
+        check_installed(run.config.logger)
     out = Path(out_dir)
     progress = LazyProgress()
     failed = []
@@ -333,20 +395,37 @@ def datasets(ctx, data_dir):
     """List the datasets, their files, where they are looked for, and whether they are present."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
+    from pyro_vamp.data import DATASETS, data_folder
 
-    from pyro_vamp.data import DATASETS, data_folder, file_locations
-
-    table = Table(title=f"datasets (data folder: {data_folder(data_dir)})")
-    for column in ("name", "files", "size", "status", "about"):
-        table.add_column(column)
+    console = _stdout()
+    console.print(f"data folder: {data_folder(data_dir)}", soft_wrap=True, highlight=False)
     for name, info in DATASETS.items():
-        found = file_locations(name, data_dir)
-        sizes = [f"{path.stat().st_size / 2**20:.1f} MiB" if path else "-" for _, path in found]
-        present = all(path for _, path in found)
-        status = "[green]present[/]" if present else f"[red]missing[/]: pyro-vamp datasets download {name}"
-        table.add_row(name, "\n".join(file for file, _ in found), "\n".join(sizes), status, info.description)
-    _stdout().print(table)
+        console.print()
+        for line in dataset_block(name, info.description, data_dir):
+            console.print(line, soft_wrap=True, highlight=False)
+
+
+def dataset_block(name: str, description: str, data_dir: str | None, width: int = 78) -> list[str]:
+    """One dataset of ``pyro-vamp datasets``, in lines of at most ``width`` columns but file paths (rich
+    markup): its name and status, what it is, each file with its size and where it is, and, when a
+    file is missing, the download command alone on its line, so that it is never cut."""
+    import textwrap
+
+    from pyro_vamp.data import file_locations
+
+    found = file_locations(name, data_dir)
+    present = all(path for _, path in found)
+    lines = [f"[bold]{name}[/]: " + ("[green]present[/]" if present else "[red]missing[/]")]
+    lines += textwrap.wrap(description, width, initial_indent="    ", subsequent_indent="    ")
+    for file, path in found:
+        if path is None:
+            lines.append(f"    {file}  [red]missing[/]")
+        else:
+            lines += [f"    {file}  {path.stat().st_size / 2**20:.1f} MiB", f"        {path}"]
+    if not present:
+        folder = f" --data-dir {data_dir}" if data_dir else ""
+        lines += ["    download with:", f"        pyro-vamp datasets download {name}{folder}"]
+    return lines
 
 
 @datasets.command()

@@ -27,6 +27,8 @@ PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data", "exemplar", "flow")
 #: ``--optimizer`` names (:func:`pyro_vamp.training.make_optimizer` builds them).
 OPTIMIZER_NAMES = ("adam", "adam-normalized")
 DEVICES = ("auto", "cpu", "cuda")
+#: ``--precision``: float32, or bfloat16 mixed precision (see :mod:`pyro_vamp.training.precision`).
+PRECISIONS = ("fp32", "bf16")
 PSEUDO_INITS = ("normal", "data")
 #: ``--logger`` names (:mod:`pyro_vamp.training.tracking` makes the trackers).
 LOGGER_NAMES = ("none", "tensorboard", "mlflow")
@@ -68,6 +70,9 @@ class TrainConfig:
     hidden: int = _setting(300, "Units per hidden layer of the gated MLPs.")
     pseudo_init: str = _setting("normal", "VampPrior pseudo-input start.", PSEUDO_INITS)
     optimizer: str = _setting("adam", "adam, or Adam on per-tensor normalised gradients.", OPTIMIZER_NAMES)
+    precision: str = _setting(
+        "fp32", "fp32, or bf16: networks in bfloat16, log-densities, loss and optimiser in float32/64.", PRECISIONS
+    )
     flow_depth: int = _setting(4, "Flow prior: affine coupling layers.")
     flow_hidden: int = _setting(300, "Flow prior: hidden units per layer of each coupling network.")
     logger: tuple[str, ...] | None = _setting(

@@ -6,7 +6,9 @@ Ray instance with ``--address local``. A task trains into ``OUT/NAME`` and evalu
 When a worker dies (a lost node, a killed process) Ray retries the task, which resumes from the
 run's last checkpoint; a finished stage is never repeated: ``OUT/NAME/sweep.json`` records the
 stage (``training``, ``trained``, ``evaluated``), the attempt, the host and the process.
-Ray is an optional extra: ``pip install "pyro-vamp[ray]"``.
+Ray is an optional extra: ``pip install "pyro-vamp[ray]"``. With ``--logger`` every run is tracked
+(:mod:`pyro_vamp.training.tracking`); MLflow puts the runs of a sweep in one experiment, named after
+``OUT``, in the store ``OUT/mlruns`` unless ``--mlflow-uri`` names another.
 """
 
 import itertools
@@ -111,6 +113,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, options: EvalOptions) 
     """
     from .evaluation import evaluate_run
     from .training import train
+    from .training.tracking import log_evaluation
 
     run_dir = Path(run_dir)
     record = _record(run_dir, new_attempt=True, host=socket.gethostname(), pid=os.getpid())
@@ -121,6 +124,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, options: EvalOptions) 
         train(experiment.config, run_dir, resume=(run_dir / LAST_CHECKPOINT).is_file())
         _record(run_dir, stage="trained")
     summary = evaluate_run(run_dir, num_samples=options.samples, subset=options.subset, make_figures=options.figures)
+    log_evaluation(run_dir, summary, experiment.config.logger, experiment.config.mlflow_uri, options.figures)
     _record(run_dir, stage="evaluated")
     return summary
 

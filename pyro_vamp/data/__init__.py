@@ -1,7 +1,9 @@
-"""Datasets: uint8 images with their splits, loaded from their published files."""
+"""Datasets: images with their splits, loaded from their published files (:func:`load_dataset`) or from
+your own arrays and image folders (:func:`load_path`)."""
 
 from .dataset import ENCODINGS, ImageDataset, Split
 from .download import DataFile, DownloadError
+from .files import data_fingerprint, load_path
 from .registry import (
     DATA_DIR_ENV,
     DATASETS,
@@ -23,8 +25,10 @@ __all__ = [
     "ENCODINGS",
     "ImageDataset",
     "Split",
+    "data_fingerprint",
     "dataset_info",
     "default_data_dir",
     "file_locations",
     "load_dataset",
+    "load_path",
 ]

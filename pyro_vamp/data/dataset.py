@@ -131,7 +131,9 @@ class ImageDataset:
 
     def to(self, device) -> "ImageDataset":
         """The same dataset with its images on ``device`` (so batches are made there)."""
-        return dataclasses.replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
+        return dataclasses.replace(
+            self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
+        )
 
 
 def grey_to_levels(images) -> torch.Tensor:

@@ -19,8 +19,10 @@ from torch import nn
 
 from ..data import Split, load_dataset
 from ..data.dataset import as_split
-from ..inference import active_units, importance_sample, posterior_means
-from ..priors import VampPrior
+from ..errors import InputError
+from ..inference import active_units, importance_sample, posterior_means, top_latent_decomposition
+from ..models import LatentVariableModel
+from ..priors import ExemplarPrior, VampPrior
 from ..run_folder import EVAL_FILE, FIGURE_FILES, load_run, log_likelihood_file, read_metrics
 from ..runtime import resolve_device
 from . import figures
@@ -29,6 +31,10 @@ from .memory import bytes_per_row, rows_per_chunk
 from .report import write_report
 
 POINTS_PER_BATCH = 20
+#: Draws from each q(z | x_n) for the ELBO decomposition of the top latent.
+DECOMPOSITION_SAMPLES = 10
+#: The figure of the aggregate posterior against the prior (until run_folder.FIGURE_FILES names it).
+AGGREGATE_POSTERIOR_FILE = FIGURE_FILES.get("aggregate_posterior", "aggregate_posterior.png")
 SUBSET_SEED = 0
 
 
@@ -40,9 +46,12 @@ def evaluate_model(
     max_rows: int = 5000,
     points_per_batch: int = POINTS_PER_BATCH,
     progress: Callable[[int, int], None] | None = None,
+    decomposition_samples: int = DECOMPOSITION_SAMPLES,
 ) -> dict:
     """Per-point IS log-likelihood, ELBO and reconstruction term over ``split``, with exactly
-    ``num_samples`` samples each.
+    ``num_samples`` samples each, and (for a :class:`~pyro_vamp.models.LatentVariableModel`, with
+    ``decomposition_samples`` > 0) the ELBO decomposition of its top latent over the whole split
+    (:func:`~pyro_vamp.inference.top_latent_decomposition`, under ``result["decomposition"]``).
 
     Data points go in batches of ``points_per_batch``; samples in chunks of
     ``max_rows // points_per_batch``, so peak memory does not grow with S. The prior's
@@ -68,9 +77,13 @@ def evaluate_model(
             done += x.shape[0]
             if progress:
                 progress(done, len(split))
+        decomposition = None  # after the sampler, so that its numbers do not depend on this
+        if decomposition_samples > 0 and isinstance(model, LatentVariableModel):
+            decomposition = top_latent_decomposition(model, split.as_float(), decomposition_samples)
     return {
         **{key: torch.cat(v) for key, v in results.items()},
         "means": {name: torch.cat(v) for name, v in means.items()},
+        **({"decomposition": decomposition} if decomposition is not None else {}),
     }
 
 
@@ -133,7 +146,8 @@ def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
 
     ``test_ll`` is the mean ln p(x) (negative, nats) with its standard error ``test_ll_se``;
     ``bits_per_dim`` = -test_ll / (D ln 2) (positive); ``reconstruction`` = E_q ln p(x|z) and
-    ``kl`` = reconstruction - ELBO, both per point.
+    ``kl`` = reconstruction - ELBO, both per point. With a ``decomposition`` in ``result``:
+    ``kl_top`` = ``mutual_information`` + ``marginal_kl`` of the top latent, each with ``*_se``.
     """
     ll, elbo, reconstruction = result["log_likelihood"], result["elbo"], result["reconstruction"]
     n = ll.shape[0]
@@ -147,6 +161,7 @@ def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
         "active_units": {name: active_units(m) for name, m in result["means"].items()},
         "samples": num_samples,
         "n_points": n,
+        **(result["decomposition"].summary() if result.get("decomposition") is not None else {}),
     }
 
 
@@ -174,10 +189,29 @@ def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Pat
         paths["pseudo_input_samples"] = figures.save_pseudo_input_samples(
             model, components, 9, shape, out_dir / FIGURE_FILES["pseudo_input_samples"]
         )
+    if isinstance(model, LatentVariableModel):
+        paths["aggregate_posterior"] = figures.save_aggregate_posterior(
+            model,
+            split.as_float(torch.arange(min(2000, len(split)), device=split.images.device)),
+            out_dir / AGGREGATE_POSTERIOR_FILE,
+            f"{run.config.dataset} {run.config.model} + {run.config.prior}: top latent",
+        )
     records = read_metrics(run.run_dir)
     if records:
         paths["training_curves"] = figures.save_training_curves(records, out_dir / FIGURE_FILES["training_curves"])
     return paths
+
+
+def attach_training_data(model: nn.Module, dataset) -> None:
+    """Give a loaded model the training data its prior needs but its checkpoint does not hold: the
+    Exemplar prior's exemplars (``dataset.train``, as training gave them); other priors need none.
+    :class:`InputError` if the images are not those the prior was trained with."""
+    prior = getattr(model, "prior", None)
+    if isinstance(prior, ExemplarPrior) and not prior.has_exemplars:
+        try:
+            prior.attach_exemplars(dataset.train.unit_interval())
+        except ValueError as err:
+            raise InputError(f"{err}: give the --data-dir (and files) the run was trained on") from None
 
 
 def evaluate_run(
@@ -214,6 +248,7 @@ def evaluate_run(
     run = load_run(run_dir, "best", on)
     config = run.config
     dataset = load_dataset(config.dataset, data_dir or config.data_dir, config.split_seed)
+    attach_training_data(run.model, dataset)
     data = dataset.split(split)
     if subset is not None and subset < len(data):
         generator = torch.Generator().manual_seed(SUBSET_SEED)

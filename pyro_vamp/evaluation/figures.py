@@ -109,3 +109,37 @@ def save_training_curves(records: list[dict], path: Path) -> Path:
     fig.savefig(path, dpi=_DPI)
     plt.close(fig)
     return Path(path)
+
+
+@torch.no_grad()
+def save_aggregate_posterior(model, x: torch.Tensor, path: Path, title: str = "", num: int = 2000) -> Path:
+    """The aggregate posterior q(z) = 1/N sum_n q(z | x_n) of the top latent over the points ``x``
+    (``[N, D]``) against the prior p(z): ``num`` samples of each, projected on the first two
+    principal axes of the posterior means E_q[z | x_n]. Where one has mass and the other none is the
+    marginal KL(q(z) || p(z)) of the ELBO decomposition."""
+    parts = [model.top_encoder(chunk) for chunk in x.split(1000)]
+    loc, scale = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    pick = torch.randint(loc.shape[0], (num,), device=loc.device)
+    q_samples = loc[pick] + scale[pick] * torch.randn(num, loc.shape[1], dtype=loc.dtype, device=loc.device)
+    p_samples = model.prior().sample((num,)).to(loc.dtype)
+    center = loc.mean(0)
+    axes = torch.linalg.svd((loc - center).double(), full_matrices=False)[2][:2].T.to(loc.dtype)  # [M, <=2]
+
+    def project(z):
+        flat = ((z - center) @ axes).cpu()
+        return torch.cat([flat, torch.zeros(flat.shape[0], 2 - flat.shape[1])], 1).numpy()
+
+    q2, p2 = project(q_samples), project(p_samples)
+    plt, fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter(p2[:, 0], p2[:, 1], s=4, alpha=0.3, color="tab:orange", label=f"p(z): prior ({num} samples)")
+    label = f"q(z): aggregate posterior over {loc.shape[0]} points"
+    ax.scatter(q2[:, 0], q2[:, 1], s=4, alpha=0.3, color="tab:blue", label=label)
+    ax.set_xlabel("principal axis 1 of the posterior means E_q[z | x]")
+    ax.set_ylabel("principal axis 2")
+    ax.set_title(title)
+    ax.legend(loc="upper right", markerscale=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+    return Path(path)

@@ -16,6 +16,7 @@ FIGURE_TITLES = {
     "pseudo_input_samples": "Images generated from the first pseudo-inputs, each row: u_k then samples (Fig. 3, top)",
     "ll_histogram": "Per-point test log-likelihoods (Fig. 6)",
     "training_curves": "Training objective, validation ELBO and beta per epoch",
+    "aggregate_posterior": "Aggregate posterior q(z) against the prior p(z), top latent, first two principal axes",
 }
 
 
@@ -34,6 +35,16 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
         f"| ELBO (nats) | {summary['test_elbo']:.2f} |",
         f"| reconstruction E_q ln p(x\\|z) (nats) | {summary['reconstruction']:.2f} |",
         f"| KL term (nats) | {summary['kl']:.2f} |",
+        *(
+            [
+                f"| top-latent KL = mutual information I(x;z) + marginal KL(q(z)\\|\\|p(z)) (nats) | "
+                f"{summary['kl_top']:.2f} ± {summary['kl_top_se']:.2f} = "
+                f"{summary['mutual_information']:.2f} ± {summary['mutual_information_se']:.2f} + "
+                f"{summary['marginal_kl']:.2f} ± {summary['marginal_kl_se']:.2f} |"
+            ]
+            if "kl_top" in summary
+            else []
+        ),
         f"| bits per dimension | {summary['bits_per_dim']:.4f} |",
         f"| active units | {units} |",
         "",

@@ -9,7 +9,7 @@ from ..networks.dense import he_linear
 
 def bernoulli_image(logits: torch.Tensor):
     """p(x | z) = prod_d Bernoulli(x_d | sigmoid(logits_d)) over the last dim of ``logits`` ``[..., D]``."""
-    return dist.Bernoulli(logits=logits).to_event(1)
+    return dist.Bernoulli(logits=logits.float()).to_event(1)  # float32 also under bfloat16 autocast
 
 
 class BernoulliHead(nn.Module):

@@ -95,8 +95,8 @@ class DiscretizedLogistic(TorchDistribution):
 def logistic_image(mean: torch.Tensor, log_scale: torch.Tensor):
     """p(x | z) over the pixels of the last dim, from unconstrained outputs ``[..., D]`` each:
     loc = sigmoid(mean) clamped to [1/512, 1 - 1/512], scale = exp(hardtanh(log_scale, -4.5, 0))."""
-    loc = torch.sigmoid(mean).clamp(MEAN_MIN, MEAN_MAX)
-    return DiscretizedLogistic(loc, F.hardtanh(log_scale, LOG_SCALE_MIN, LOG_SCALE_MAX).exp()).to_event(1)
+    loc = torch.sigmoid(mean.float()).clamp(MEAN_MIN, MEAN_MAX)  # float32 also under bfloat16 autocast
+    return DiscretizedLogistic(loc, F.hardtanh(log_scale.float(), LOG_SCALE_MIN, LOG_SCALE_MAX).exp()).to_event(1)
 
 
 class DiscretizedLogisticHead(nn.Module):

@@ -24,7 +24,8 @@ LOGVAR_MIN = 2 * math.log(SCALE_MIN)
 def gaussian_image(loc: torch.Tensor, logvar: torch.Tensor):
     """p(x | z) = prod_d N(x_d | loc_d, exp(logvar_d)) over the last dim, with logvar clamped below at
     :data:`LOGVAR_MIN`; ``loc`` ``[..., D]``, ``logvar`` broadcastable to it (e.g. ``[D]``)."""
-    scale = torch.exp(0.5 * logvar.clamp(min=LOGVAR_MIN))
+    loc = loc.float()  # float32 also under bfloat16 autocast
+    scale = torch.exp(0.5 * logvar.float().clamp(min=LOGVAR_MIN))
     return dist.Normal(loc, scale.expand_as(loc)).to_event(1)
 
 

@@ -45,6 +45,7 @@ class GaussianHead(nn.Module):
     """Maps features to a diagonal Gaussian: ``loc`` and ``scale = exp(logvar / 2)``.
 
     The log-variance is clamped to [-6, 2]. Shapes: ``[..., in] -> ([..., out], [..., out])``.
+    Both are float32 also under bfloat16 autocast (mixed precision): they parameterise log-densities.
     """
 
     def __init__(self, in_features: int, out_features: int):
@@ -53,8 +54,8 @@ class GaussianHead(nn.Module):
         self.logvar = he_linear(in_features, out_features)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logvar = F.hardtanh(self.logvar(h), LOGVAR_MIN, LOGVAR_MAX)
-        return self.loc(h), torch.exp(0.5 * logvar)
+        logvar = F.hardtanh(self.logvar(h).float(), LOGVAR_MIN, LOGVAR_MAX)
+        return self.loc(h).float(), torch.exp(0.5 * logvar)
 
 
 class GaussianEncoder(nn.Module):

@@ -44,7 +44,7 @@ from ..data.dataset import as_split, split_indices
 from ..errors import InputError, TrainingError, TrainingInterrupted
 from ..run_folder import RunWriter
 from ..runtime import resolve_device
-from . import distributed
+from . import distributed, precision
 from .distributed import Workers
 from .early_stopping import EarlyStopping
 from .optim import make_optimizer
@@ -53,7 +53,7 @@ from .state import EpochPosition, TrainingState
 
 VALIDATION_BATCH = 1000
 #: The settings of the loop itself (the :class:`TrainConfig` fields :func:`fit` takes).
-LOOP_SETTINGS = ("epochs", "warmup", "early_stopping", "batch_size", "lr", "optimizer", "seed", "device")
+LOOP_SETTINGS = ("epochs", "warmup", "early_stopping", "batch_size", "lr", "optimizer", "seed", "device", "precision")
 #: Settings that may differ when a run is resumed.
 RESUMABLE_CHANGES = ("epochs", "device", "data_dir")
 
@@ -140,7 +140,7 @@ def fit(
         ``val_fraction`` of ``data`` is held out (a random split by ``seed``).
     :param settings: the loop's settings, by their :class:`~pyro_vamp.config.TrainConfig` names and
         with its defaults: ``epochs``, ``warmup``, ``early_stopping``, ``batch_size``, ``lr``,
-        ``optimizer``, ``seed``, ``device``.
+        ``optimizer``, ``seed``, ``device``, ``precision``.
 
     Seed torch before building ``model`` for reproducible initial weights; the loop seeds the
     shuffling and the noise with ``seed``. Pyro's param store is cleared first, so that parameters
@@ -273,8 +273,12 @@ def run_loop(
     loss = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
     shard_loss = distributed.data_parallel(loss, device) if workers.parallel else loss
     stopped_early = False
-    with StopSignals() as signals, _registration_disabled(model):  # the optimiser holds the parameters
-        steps = _EpochSteps(train, config.batch_size, shard_loss, workers, hooks, signals, writer)
+    with (
+        StopSignals() as signals,
+        _registration_disabled(model),  # the optimiser holds the parameters
+        precision.matmul_precision(config.precision, device),
+    ):
+        steps = _EpochSteps(train, config.batch_size, shard_loss, workers, hooks, signals, writer, config.precision)
         for epoch in range(state.next_epoch, config.epochs + 1):
             beta = warmup_beta(epoch, config.warmup)
             loss_sum, started = run_epoch(state, epoch, beta, steps)
@@ -303,6 +307,7 @@ class _EpochSteps:
     hooks: TrainingHooks
     signals: StopSignals
     writer: RunWriter
+    precision: str = "fp32"
 
     @property
     def num_steps(self) -> int:
@@ -335,7 +340,8 @@ def run_epoch(state: TrainingState, epoch: int, beta: float, steps: _EpochSteps)
             if callable(before_step):
                 before_step(position.order[(step - 1) * steps.batch_size : step * steps.batch_size])
             first, rows = workers.shard(x_global.shape[0])
-            loss = steps.loss(x_global[first : first + rows], beta, first, x_global.shape[0])
+            with precision.autocast(steps.precision, device):
+                loss = steps.loss(x_global[first : first + rows], beta, first, x_global.shape[0])
             state.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             value = workers.sum([loss.item()], device)[0] / workers.world_size

@@ -41,7 +41,7 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import InputError, TrainingInterrupted
-from ..run_folder import LAST_CHECKPOINT, load_checkpoint, load_run, read_metrics, read_run_record
+from ..run_folder import FIGURE_FILES, LAST_CHECKPOINT, load_checkpoint, load_run, read_metrics, read_run_record
 from .loop import TrainingHooks
 
 #: The folder of a run's TensorBoard event files, inside the run folder.
@@ -64,7 +64,8 @@ def check_installed(loggers: Sequence[str] | None) -> None:
         module, package = TRACKER_MODULES[name]
         if importlib.util.find_spec(module) is None:
             raise InputError(
-                f'--logger {name} needs the {package} package, which is not installed: pip install "pyro-vamp[tracking]"'
+                f"--logger {name} needs the {package} package, which is not installed: "
+                'pip install "pyro-vamp[tracking]"'
             )
 
 
@@ -177,12 +178,14 @@ class Tracker(TrainingHooks):
         return self._val
 
     def training_images(self) -> dict[str, np.ndarray]:
-        """Samples, reconstructions and pseudo-inputs of the model in the last checkpoint."""
+        """Samples, reconstructions and pseudo-inputs of the model in the last checkpoint (built and
+        drawn with random numbers of their own: training's are left as they were)."""
         from ..runtime import resolve_device
 
         device = resolve_device(self.config.device)
-        run = load_run(self.run_dir, "last", device)
-        return model_images(run.model, run.image_shape, self.validation_split().to(device))
+        with _own_random_numbers(device):
+            run = load_run(self.run_dir, "last", device)
+            return model_images(run.model, run.image_shape, self.validation_split().to(device))
 
     # what a backend implements
     def _open(self, first_step: int, fresh: bool) -> None:
@@ -199,6 +202,14 @@ class Tracker(TrainingHooks):
     def _close(self, status: str) -> None: ...
 
 
+@contextmanager
+def _own_random_numbers(device: torch.device) -> Iterator[None]:
+    """Torch's generators (the CPU's and ``device``'s) seeded with :data:`IMAGE_SEED` inside, restored after."""
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(IMAGE_SEED)
+        yield
+
+
 @torch.no_grad()
 def model_images(model, image_shape: tuple[int, int], val, num: int = NUM_IMAGES) -> dict[str, np.ndarray]:
     """Image grids (uint8 ``[H, W]``) of ``model``: ``samples``, ``reconstructions`` (rows of fixed
@@ -208,11 +219,8 @@ def model_images(model, image_shape: tuple[int, int], val, num: int = NUM_IMAGES
     from ..evaluation.images import image_grid
     from ..priors import VampPrior
 
-    device = next(model.parameters()).device
-    devices = [device.index or 0] if device.type == "cuda" else []
     per_row = int(num**0.5)
-    with torch.random.fork_rng(devices=devices), model.registration_disabled():
-        torch.manual_seed(IMAGE_SEED)
+    with _own_random_numbers(next(model.parameters()).device), model.registration_disabled():
         model.eval()
         images = {"samples": image_grid(model.sample_images(num), image_shape)}
         x = val.as_float(display_selection(len(val), num // 2, IMAGE_SEED).to(val.images.device))
@@ -415,35 +423,39 @@ def evaluation_scalars(summary: dict) -> dict[str, float]:
 def log_evaluation(
     run_dir: Path | str,
     summary: dict,
-    loggers: Sequence[str] | None,
+    loggers: Sequence[str] | None = None,
     mlflow_uri: str | None = None,
-    figures: dict[str, Path] | None = None,
-) -> None:
-    """Send an evaluation's numbers (:func:`evaluation_scalars`) and its figures (name -> PNG path)
-    to the trackers ``loggers`` names, at the run's last training step: into the run's TensorBoard
-    folder and its MLflow run (a new one if it had none)."""
-    check_installed(loggers)
-    if not loggers:
-        return
+    figures: bool = True,
+) -> list[str]:
+    """Send an evaluation's numbers (:func:`evaluation_scalars`) and, with ``figures``, the figures
+    of the run folder to the trackers ``loggers`` names (default: those the run was trained with;
+    ``"none"`` for none), at the run's last training step: into the run's TensorBoard folder and its
+    MLflow run (a new one if it had none). Returns the trackers logged to."""
     run_dir = Path(run_dir)
+    record = read_run_record(run_dir)
+    config = TrainConfig.from_dict(record["config"])
+    chosen = [name for name in (config.logger or () if loggers is None else loggers) if name != "none"]
+    check_installed(chosen)
+    if not chosen:
+        return []
     step = training_steps(run_dir)
     values = evaluation_scalars(summary)
     split = summary["split"]
-    if "tensorboard" in loggers:
+    paths = [run_dir / name for name in FIGURE_FILES.values() if figures and (run_dir / name).is_file()]
+    if "tensorboard" in chosen:
         from PIL import Image
         from torch.utils.tensorboard import SummaryWriter
 
         with SummaryWriter(str(run_dir / TENSORBOARD_DIR)) as writer:
             for tag, value in values.items():
                 writer.add_scalar(tag, value, step)
-            for name, path in (figures or {}).items():
+            for path in paths:
                 image = np.asarray(Image.open(path).convert("RGB"))
-                writer.add_image(f"{split}/{name}", image, step, dataformats="HWC")
-    if "mlflow" in loggers:
-        record = read_run_record(run_dir)
-        config = TrainConfig.from_dict(record["config"])
+                writer.add_image(f"{split}/{path.stem}", image, step, dataformats="HWC")
+    if "mlflow" in chosen:
         run = MLflowRun.open(run_dir, mlflow_uri or config.mlflow_uri, hyperparameters(config))
         run.log_metrics([(key, float(value), step) for key, value in values.items()])
-        for path in (figures or {}).values():
+        for path in paths:
             run.client.log_artifact(run.run_id, str(path), artifact_path=f"evaluation-{split}")
         run.client.set_terminated(run.run_id, "FINISHED")
+    return chosen

@@ -41,6 +41,7 @@ def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_c
         "pseudo_input_samples": grid_size(50, shape, ncols=10),
         "ll_histogram": PLOT_SIZE,
         "training_curves": PLOT_SIZE,
+        "aggregate_posterior": PLOT_SIZE,
     }
     assert set(paths) == set(expected)
     for name, size in expected.items():
@@ -52,7 +53,7 @@ def test_no_pseudo_input_figures_without_a_vampprior(tmp_path):
     model = VAE(12, prior="standard", latent_dim=2, hidden=4)
     run = LoadedRun(tmp_path, TrainConfig(), (3, 4), "bernoulli", model, epoch=1)
     paths = write_figures(run, Split(torch.zeros(5, 12, dtype=torch.uint8), "binary"), torch.randn(5), tmp_path)
-    assert set(paths) == {"samples", "reconstructions", "ll_histogram"}
+    assert set(paths) == {"samples", "reconstructions", "ll_histogram", "aggregate_posterior"}
     with pytest.raises(ValueError, match="only a VampPrior"):
         pseudo_input_samples(model, 0, 3)
 

@@ -207,8 +207,16 @@ def test_normalized_gradient_adam_matches_a_hand_computation():
 
 def test_every_config_file_resolves():
     files = sorted((REPO / "configs").rglob("*.toml"))
-    assert len(files) >= 36 + 4 + 7 + 3  # Table 1, Table 2, Figure 2, Frey Faces repeats
+    # Table 1, Table 2, Figure 2 (VampPrior and MoG), Frey Faces repeats, the six-prior grid
+    assert len(files) >= 36 + 4 + 2 * 7 + 3 + 2 * 6
+    short = sorted((REPO / "configs" / "priors").glob("mnist5k-*.toml"))  # the README job's settings
+    assert len(short) == 6
     for path in files:
         config = resolve_config(path, {})
-        assert config.epochs == 2000 and config.early_stopping == 50 and config.optimizer == "adam-normalized"
+        if path in short:
+            assert (config.epochs, config.warmup, config.model) == (80, 20, "hvae")
+        else:
+            assert config.epochs == 2000 and config.early_stopping == 50 and config.optimizer == "adam-normalized"
+    for folder in ("table2", "figure2", "priors"):  # the paper's Table 2 and Figure 2 use the HVAE
+        assert {resolve_config(p, {}).model for p in (REPO / "configs" / folder).glob("*.toml")} == {"hvae"}
     assert resolve_config(REPO / "configs/table1/omniglot-hvae-vamp.toml", {}).components == 1000

@@ -1,0 +1,69 @@
+"""``pyro-vamp eval`` and ``sample`` on runs with the Exemplar and the flow prior: the ELBO decomposition
+in eval.json and report.md, the aggregate-posterior figure (and no pseudo-input figures), and the
+Exemplar prior's training images attached again to a loaded run (its checkpoint holds none)."""
+
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pyro_vamp import training
+from pyro_vamp.cli.main import cli
+from pyro_vamp.config import TrainConfig
+from pyro_vamp.data import Split
+from pyro_vamp.errors import InputError
+from pyro_vamp.evaluation import evaluate_run
+from pyro_vamp.evaluation.evaluate import attach_training_data
+from pyro_vamp.run_folder import load_run
+
+SMALL = dict(
+    model="vae", components=5, latent_dim=4, hidden=16, warmup=1, batch_size=500, epochs=1, flow_depth=2, flow_hidden=8
+)
+
+
+@pytest.fixture(scope="module", params=["exemplar", "flow"])
+def run_dir(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param) / "run"
+    training.train(TrainConfig(prior=request.param, **SMALL), folder)
+    return folder
+
+
+def test_eval_reports_the_decomposition_and_its_figure(run_dir):
+    summary = evaluate_run(run_dir, num_samples=10, subset=60, device="cpu")
+    saved = json.loads((run_dir / "eval.json").read_text())
+    for key in ("kl_top", "mutual_information", "marginal_kl"):
+        assert math.isfinite(saved[key]) and saved[f"{key}_se"] >= 0
+    assert math.isclose(saved["kl_top"], saved["mutual_information"] + saved["marginal_kl"], abs_tol=1e-9)
+    assert 0 <= saved["mutual_information"] <= saved["mutual_information_max"] == pytest.approx(math.log(60))
+    assert saved["decomposition_samples"] == 10 and summary["kl_top"] == saved["kl_top"]
+    assert (run_dir / "aggregate_posterior.png").stat().st_size > 1000
+    assert not (run_dir / "pseudo_inputs.png").exists()  # pseudo-inputs are the VampPriors' only
+    report = (run_dir / "report.md").read_text()
+    assert "mutual information I(x;z) + marginal KL" in report and "aggregate_posterior.png" in report
+
+
+def test_sample_works_from_the_run_folder(run_dir, tmp_path):
+    out = tmp_path / "samples.png"
+    result = CliRunner().invoke(cli, ["sample", str(run_dir), "-n", "4", "--out", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 100
+
+
+def test_a_loaded_exemplar_run_needs_its_training_images_back(tmp_path):
+    run_dir = tmp_path / "run"
+    training.train(TrainConfig(prior="exemplar", **SMALL), run_dir)
+    run = load_run(run_dir)
+    assert not run.model.prior.has_exemplars and run.model.prior.num_components == 4000
+    with pytest.raises(RuntimeError, match="attach_exemplars"):
+        run.model.sample_images(2)
+
+    class Other:  # a dataset whose training images are not the run's
+        train = Split(torch.zeros(4000, 784, dtype=torch.uint8), "dynamic")
+
+    with pytest.raises(InputError, match="not the 4000 training images"):
+        attach_training_data(run.model, Other())
+    result = CliRunner().invoke(cli, ["sample", str(run_dir), "-n", "2", "--pseudo-input", "0"])
+    assert isinstance(result.exception, InputError)  # exit code 2 from the installed command
+    assert "only a VampPrior has pseudo-inputs" in str(result.exception)
