@@ -8,8 +8,11 @@ SIGINT / SIGTERM (training saves a checkpoint first).
 import contextlib
 import dataclasses
 import json
+import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,9 +51,11 @@ def train_config_options(command: Callable) -> Callable:
             click.Choice(choices) if choices else click.Path(file_okay=False) if folder else setting_type(setting.type)
         )
         default = "" if setting.default is None else f" [default: {setting.default}]"
-        repeat: dict[str, Any] = {"multiple": True, "callback": _none_if_empty} if setting.metadata["multiple"] else {}
+        form: dict[str, Any] = {"multiple": True, "callback": _none_if_empty} if setting.metadata["multiple"] else {}
+        if setting.type is bool:  # a flag: None when not given, so that the --config file's value stands
+            form, kind, default = {"is_flag": True, "default": None}, bool, ""
         name = f"--{setting.name.replace('_', '-')}"
-        option = click.option(name, type=kind, help=setting.metadata["help"] + default, **repeat)
+        option = click.option(name, type=kind, help=setting.metadata["help"] + default, **form)
         command = option(command)
     return command
 
@@ -110,7 +115,7 @@ def train(config_file, run_dir, resume, repeat, **options):
     SIGINT / SIGTERM finish the current step, save, and exit 130 / 143; --resume continues.
     Data-parallel over N processes: torchrun --nproc-per-node N -m pyro_vamp.cli train ...
     """
-    from pyro_vamp.run_folder import LAST_CHECKPOINT
+    from pyro_vamp.run_folder import can_resume
     from pyro_vamp.training import train as run_training
 
     from .progress import LazyProgress, RichTrainingHooks
@@ -131,7 +136,7 @@ def train(config_file, run_dir, resume, repeat, **options):
         progress = LazyProgress()
         try:
             # with --repeat, --resume continues the runs that have started and starts the others
-            resumed = resume and (repeat == 1 or (folder / LAST_CHECKPOINT).exists())
+            resumed = resume and (repeat == 1 or can_resume(folder))
             result = run_training(
                 run_config, folder, resume=resumed, hooks=RichTrainingHooks(progress, run_config.epochs)
             )
@@ -169,21 +174,23 @@ def train(config_file, run_dir, resume, repeat, **options):
     help="Send the numbers and figures to this tracker (repeatable). [default: those the run was trained with]",
 )
 @click.option("--mlflow-uri", help="MLflow tracking URI. [default: the run's]")
+@click.option("--replace", is_flag=True, help="Write the files even over a fuller evaluation (more points or samples).")
 def evaluate(
-    run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json, loggers, mlflow_uri
+    run_dir, samples, split, device, data_dir, seed, subset, max_memory, figures, as_json, loggers, mlflow_uri, replace
 ):
     """Importance-sampled log-likelihood, ELBO and its terms, bits/dim, active units and figures.
 
-    Writes RUN_DIR/eval.json, RUN_DIR/SPLIT_ll.npy (per-point ln p(x)), report.md and the PNG figures.
+    Writes RUN_DIR/eval.json, RUN_DIR/SPLIT_ll.npy (per-point ln p(x)), report.md and the PNG figures;
+    a quicker evaluation (another split, fewer points or samples) only prints, unless --replace.
     """
     from rich.table import Table
 
     from pyro_vamp.evaluation import evaluate_run
-    from pyro_vamp.training.tracking import check_installed, log_evaluation
+    from pyro_vamp.training.tracking import check_installed, evaluation_loggers, log_evaluation
 
     from .progress import LazyProgress
 
-    check_installed([name for name in loggers or () if name != "none"])  # before any work
+    check_installed(evaluation_loggers(run_dir, loggers))  # before any work
     progress = LazyProgress()
     try:
         summary = evaluate_run(
@@ -199,6 +206,7 @@ def evaluate(
             progress=lambda done, total: progress.update(
                 f"eval: {samples} samples per point", completed=done, total=total
             ),
+            replace=replace,
         )
     finally:
         progress.close()
@@ -212,10 +220,13 @@ def evaluate(
     )
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("log-likelihood (nats)", f"{summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f}")
+    table.add_row("log-likelihood (nats) ± SE", f"{summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f}")
     table.add_row("ELBO (nats)", f"{summary['test_elbo']:.2f}")
     table.add_row("reconstruction, KL (nats)", f"{summary['reconstruction']:.2f}, {summary['kl']:.2f}")
-    table.add_row("bits per dimension", f"{summary['bits_per_dim']:.4f}")
+    if summary["bits_per_dim"] is not None:
+        table.add_row("bits per dimension", f"{summary['bits_per_dim']:.4f}")
+    if "test_ll_original" in summary:
+        table.add_row("log-likelihood in the data's units (nats)", f"{summary['test_ll_original']:.2f}")
     table.add_row("active units", ", ".join(f"{k}: {v}" for k, v in summary["active_units"].items()))
     table.add_row("points x samples", f"{summary['n_points']} x {summary['samples']}")
     table.add_row("seconds", f"{summary['seconds']:.1f}")
@@ -231,8 +242,8 @@ def evaluate(
     "components",
     type=click.IntRange(min=0),
     multiple=True,
-    help="Generate from this VampPrior pseudo-input instead (repeatable): one row per pseudo-input, "
-    "the pseudo-input then N images. [default out: RUN_DIR/pseudo_input_samples.png]",
+    help="Generate from this VampPrior pseudo-input instead (repeatable): one captioned block per "
+    "pseudo-input, the pseudo-input then N images, 10 to a row. [default out: RUN_DIR/pseudo_input_samples.png]",
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
@@ -240,27 +251,114 @@ def sample(run_dir, num, out, components, seed, device):
     """Draw images from the trained generative model as a PNG grid (decoder means; the PixelCNN samples)."""
     import torch
 
-    from pyro_vamp.data import load_dataset
-    from pyro_vamp.evaluation.evaluate import attach_training_data
+    from pyro_vamp.evaluation.evaluate import display_shape
     from pyro_vamp.evaluation.figures import save_pseudo_input_samples
-    from pyro_vamp.evaluation.images import save_image_grid
+    from pyro_vamp.evaluation.images import MAX_GRID_IMAGES, save_image_grid
     from pyro_vamp.run_folder import FIGURE_FILES, load_run
     from pyro_vamp.runtime import resolve_device
 
-    run = load_run(run_dir, "best", resolve_device(device))
-    if run.config.prior == "exemplar":  # its checkpoint holds no exemplars: the training images
-        attach_training_data(run.model, load_dataset(run.config.dataset, run.config.data_dir, run.config.split_seed))
+    if (num + 1) * len(components) > MAX_GRID_IMAGES or num > MAX_GRID_IMAGES:
+        raise InputError(
+            f"-n {num}{' with ' + str(len(components)) + ' pseudo-inputs' if components else ''} is more images than "
+            f"one picture holds (at most {MAX_GRID_IMAGES}); draw several pictures with different --seed and --out"
+        )
+    run = load_run(run_dir, "best", resolve_device(device))  # (with the Exemplar prior's training images)
+    shape = display_shape(run)
+    if shape is None:
+        raise InputError(f"{run_dir} was trained on data that are not images; use pyro-vamp encode for its latents")
     torch.manual_seed(seed)
     if components:
         path = save_pseudo_input_samples(
-            run.model, components, num, run.image_shape, out or Path(run_dir) / FIGURE_FILES["pseudo_input_samples"]
+            run.model, components, num, shape, out or Path(run_dir) / FIGURE_FILES["pseudo_input_samples"]
         )
         _stderr().print(f"wrote {num} samples from each of pseudo-inputs {', '.join(map(str, components))} to {path}")
         return
-    path = save_image_grid(
-        run.model.sample_images(num), run.image_shape, out or Path(run_dir) / FIGURE_FILES["samples"]
-    )
+    path = save_image_grid(run.model.sample_images(num), shape, out or Path(run_dir) / FIGURE_FILES["samples"])
     _stderr().print(f"wrote {num} samples to {path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="NPZ file: the posterior means E[z | x] of every latent layer ([N, M] each, named by the latent "
+    "site, top first), and `labels` when the data have them.",
+)
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
+def encode(run_dir, split, out, device):
+    """The latent codes of a split: posterior means of every latent layer, for your own analysis."""
+    import io
+
+    import numpy as np
+
+    from pyro_vamp.data import load_config_data
+    from pyro_vamp.evaluation.latent import encode as encode_split
+    from pyro_vamp.run_folder import load_run, write_file
+    from pyro_vamp.runtime import resolve_device
+
+    on = resolve_device(device)
+    run = load_run(run_dir, "best", on)
+    dataset = load_config_data(run.config)
+    arrays = {name: means.numpy() for name, means in encode_split(run.model, dataset.split(split).to(on)).items()}
+    if dataset.labels is not None:
+        arrays["labels"] = dataset.labels[split].numpy()
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path = write_file(out, buffer.getvalue(), make_parents=True)
+    shapes = ", ".join(f"{name} {list(a.shape)}" for name, a in arrays.items())
+    _stderr().print(f"wrote the {split} split's latent codes to {path}: {shapes}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--between", nargs=2, type=click.IntRange(min=0), required=True, metavar="I J",
+              help="The two data points (rows of the split) to go between.")  # fmt: skip
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(min=2), help="Images along the line.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
+def interpolate(run_dir, between, steps, split, out, device):
+    """Images decoded along a straight line between two data points' top latents (posterior means):
+    one row, data point I, the path, data point J."""
+    import torch
+
+    from pyro_vamp.data import load_config_data
+    from pyro_vamp.evaluation.evaluate import display_shape
+    from pyro_vamp.evaluation.images import save_image_grid
+    from pyro_vamp.evaluation.latent import interpolate as interpolate_between
+    from pyro_vamp.run_folder import load_run
+    from pyro_vamp.runtime import resolve_device
+
+    on = resolve_device(device)
+    run = load_run(run_dir, "best", on)
+    shape = display_shape(run)
+    if shape is None:
+        raise InputError(f"{run_dir} was trained on data that are not images; use pyro-vamp encode for its latents")
+    points = load_config_data(run.config).split(split)
+    if max(between) >= len(points):
+        raise InputError(f"--between {between[0]} {between[1]}: the {split} split has rows 0 to {len(points) - 1}")
+    x = points.unit_interval()[list(between)].to(on)
+    torch.manual_seed(0)
+    path = interpolate_between(run.model, x[0], x[1], steps)
+    grid = save_image_grid(torch.cat([x[:1], path.to(on), x[1:]]), shape, out, ncols=steps + 2)
+    _stderr().print(f"wrote {steps} images between {split} points {between[0]} and {between[1]} to {grid}")
+
+
+def comparison_block(row: dict) -> list[str]:
+    """One row of the comparison as lines for a narrow terminal: the experiment, its headline number
+    (``ln p(x)`` or bits/dim, mean ± standard deviation over repeated runs), the active units of each
+    latent layer, and the rest."""
+    components = f" (K = {row['K']})" if row["K"] != "" else ""
+    return [
+        f"[bold]{row['dataset']}[/]  {row['model']} + {row['prior']}{components}",
+        f"    {row['metric']}: {row['value']}",
+        f"    active units (per latent layer): {row['active units']}",
+        f"    points x samples {row['points']}, runs {row['runs']}",
+        f"    epochs {row['epochs']}, train {row['train s']} s, eval {row['eval s']} s",
+    ]
 
 
 @cli.command()
@@ -273,22 +371,35 @@ def compare(run_dirs, fmt, out):
 
 
 def print_comparison(run_dirs, fmt: str, out: str | None) -> None:
+    from rich.measure import Measurement
     from rich.table import Table
 
     from pyro_vamp.evaluation.report import COLUMNS, comparison_rows, format_csv, format_markdown
 
     rows = comparison_rows(run_dirs)
     if fmt == "table" and out is None:
+        console = _stdout()
         table = Table(title="comparison")
         for column in COLUMNS:
-            table.add_column(column, justify="right" if column in ("value", "epochs", "train s", "eval s") else "left")
+            right = column in ("value", "epochs", "train s", "eval s")
+            table.add_column(column, justify="right" if right else "left", no_wrap=column in ("metric", "value"))
         for row in rows:
             table.add_row(*(str(row[c]) for c in COLUMNS))
-        _stdout().print(table)
+        unlimited = console.options.update(max_width=10_000)
+        if Measurement.get(console, unlimited, table).maximum <= console.width:
+            console.print(table)
+        else:  # too narrow for the table: one block per experiment, every number whole
+            console.print("comparison", soft_wrap=True)
+            for row in rows:
+                console.print()
+                for line in comparison_block(row):
+                    console.print(line, soft_wrap=True, highlight=False)
         return
     text = format_csv(rows) if fmt == "csv" else format_markdown(rows)
     if out:
-        Path(out).write_text(text)
+        from pyro_vamp.run_folder import write_file
+
+        write_file(Path(out), text.encode(), make_parents=True)
         _stderr().print(f"wrote {len(rows)} rows to {out}")
     else:
         click.echo(text, nl=False)
@@ -415,7 +526,8 @@ def dataset_block(name: str, description: str, data_dir: str | None, width: int 
 
     found = file_locations(name, data_dir)
     present = all(path for _, path in found)
-    lines = [f"[bold]{name}[/]: " + ("[green]present[/]" if present else "[red]missing[/]")]
+    size = sum(path.stat().st_size for _, path in found if path) / 2**20
+    lines = [f"[bold]{name}[/]: " + (f"[green]present[/], {size:.1f} MiB" if present else "[red]missing[/]")]
     lines += textwrap.wrap(description, width, initial_indent="    ", subsequent_indent="    ")
     for file, path in found:
         if path is None:
@@ -447,12 +559,55 @@ def download(name, data_dir, mirror, allow_unverified):
     stderr.print(f"{name}: {len(paths)} file(s) ready")
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM outside the training loop (which saves first): raised in the main thread, so
+    that every ``finally`` runs (a download removes its temporary file) and the command exits
+    128 + the signal's number with one line. Not an ``Exception``: nothing catches it by accident."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum, frame):
+    raise Interrupted(signum)
+
+
+class _WarningLines(logging.Handler):
+    """The library's warnings (``logging.getLogger("pyro_vamp")``: a resume from the best checkpoint,
+    an evaluation that wrote nothing) as plain lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
 def main(argv=None) -> int:
     """Run the CLI; return the exit code (the console script passes it to ``sys.exit``)."""
     tune_malloc()
+    handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    previous = {signum: signal.signal(signum, _interrupt) for signum in handled}  # after cli/__init__'s
+    library, lines = logging.getLogger("pyro_vamp"), _WarningLines(logging.WARNING)
+    library.addHandler(lines)
+    library.propagate, propagate = False, library.propagate
+    try:
+        return _run(argv)
+    except Interrupted as stop:  # in a handler of _run's
+        click.echo(f"interrupted ({signal.Signals(stop.signum).name})", err=True)
+        return 128 + stop.signum
+    finally:
+        library.removeHandler(lines)
+        library.propagate = propagate
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(argv) -> int:
     try:
         result = cli.main(args=argv, prog_name="pyro-vamp", standalone_mode=False)
         return result if isinstance(result, int) else 0
+    except Interrupted as stop:
+        click.echo(f"interrupted ({signal.Signals(stop.signum).name})", err=True)
+        return 128 + stop.signum
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as err:

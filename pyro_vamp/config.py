@@ -8,6 +8,7 @@ command line can show its help at once.
 
 import dataclasses
 import json
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,6 +28,8 @@ PRIOR_NAMES = ("standard", "mog", "vamp", "vamp-data", "exemplar", "flow")
 #: ``--optimizer`` names (:func:`pyro_vamp.training.make_optimizer` builds them).
 OPTIMIZER_NAMES = ("adam", "adam-normalized")
 DEVICES = ("auto", "cpu", "cuda")
+#: ``--likelihood`` names (:data:`pyro_vamp.likelihoods.LIKELIHOOD_HEADS` builds them).
+LIKELIHOOD_NAMES = ("bernoulli", "logistic", "gaussian")
 #: ``--precision``: float32, or bfloat16 mixed precision (see :mod:`pyro_vamp.training.precision`).
 PRECISIONS = ("fp32", "bf16")
 PSEUDO_INITS = ("normal", "data")
@@ -53,7 +56,17 @@ class TrainConfig:
     ``optimizer``: ``adam``, or ``adam-normalized`` (Adam on per-tensor normalised gradients).
     """
 
-    dataset: str = _setting("mnist5k", "Dataset name (see `pyro-vamp datasets`).")
+    dataset: str = _setting("mnist5k", "Dataset name (see `pyro-vamp datasets`); with --data, the data's name.")
+    data: str | None = _setting(
+        None, "Your own data instead of --dataset: a .npy, .npz or .pt file, or a folder of images."
+    )
+    val_fraction: float = _setting(0.1, "With --data: the share of the data held out for validation.")
+    test_fraction: float = _setting(0.1, "With --data: the share of the data held out for testing.")
+    likelihood: str | None = _setting(
+        None, "With --data: p(x|z) [default: bernoulli for 0/1 values, logistic for 0..255, else gaussian].",
+        LIKELIHOOD_NAMES,
+    )  # fmt: skip
+    binarize: bool = _setting(False, "With --data: binarise grey levels 0..255 dynamically (Bernoulli).")
     model: str = _setting("hvae", "Model.", MODEL_NAMES)
     prior: str = _setting("vamp", "Prior on the top latent.", PRIOR_NAMES)
     components: int = _setting(500, "K: pseudo-inputs, mixture components, or exemplars per step (exemplar).")
@@ -85,21 +98,23 @@ class TrainConfig:
         """Check every value; raise :class:`InputError` naming the first bad one."""
         from .data import DATASETS  # the data registry imports torch: only when a config is used
 
-        if self.dataset not in DATASETS:
+        if self.data is None and self.dataset not in DATASETS:
             raise InputError(f"dataset {self.dataset!r} is not one of: {', '.join(DATASETS)}")
         for setting in fields(self):
             allowed, value = setting.metadata["choices"], getattr(self, setting.name)
             for item in (value or ()) if setting.metadata.get("multiple") else (value,):
-                if allowed is not None and item not in allowed:
+                if allowed is not None and item is not None and item not in allowed:
                     raise InputError(f"{setting.name} {item!r} is not one of: {', '.join(allowed)}")
         for key in ("components", "epochs", "batch_size", "latent_dim", "hidden", "flow_depth", "flow_hidden"):
             if getattr(self, key) < 1:
                 raise InputError(f"{key} must be a positive integer, got {getattr(self, key)}")
-        for key in ("warmup", "early_stopping", "seed", "split_seed", "log_images_every"):
-            if getattr(self, key) < 0:
-                raise InputError(f"{key} must be >= 0, got {getattr(self, key)}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be > 0, got {self.lr}")
+        seeds = ("seed", "split_seed")  # numpy's seeds are below 2^32
+        for key in ("warmup", "early_stopping", *seeds, "log_images_every"):
+            value, below = getattr(self, key), 2**32 if key in seeds else math.inf
+            if not 0 <= value < below:
+                raise InputError(f"{key} must be >= 0{' and below 2^32' if key in seeds else ''}, got {value}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"lr must be a finite number > 0, got {self.lr}")
         return self
 
     def to_dict(self) -> dict:
@@ -137,6 +152,10 @@ def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
         return tuple(dict.fromkeys(v for v in values if v != "none")) or None
     if value is None and annotation == (str | None):
         return None
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{source}: {key} must be true or false, got {value!r}")
+        return value
     kind = setting_type(annotation)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -149,9 +168,13 @@ def read_config_file(path: Path) -> dict:
     """The mapping in a ``.toml`` or ``.json`` config file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise InputError(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"config file {path} is not UTF-8 text (byte {err.start} is {err.object[err.start]:#04x}); save it as UTF-8"
+        ) from None
     try:
         values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as err:
@@ -164,11 +187,18 @@ def read_config_file(path: Path) -> dict:
 
 def resolve_config(config_file: Path | None, overrides: dict) -> TrainConfig:
     """Defaults < ``config_file`` < ``overrides`` (command-line options that were given)."""
-    config = TrainConfig()
+    config, named = TrainConfig(), set()
     if config_file is not None:
-        config = config.updated(read_config_file(config_file), str(config_file))
+        values = read_config_file(config_file)
+        config, named = config.updated(values, str(config_file)), {key.replace("-", "_") for key in values}
     given = {k: v for k, v in overrides.items() if v is not None}
-    config = config.updated(given, "command line").validate()
+    config = config.updated(given, "command line")
+    if config.data is not None:
+        if "dataset" in named | set(given):
+            raise InputError("--data and --dataset both name the data to train on; give one of them")
+        data = Path(config.data).expanduser().resolve()  # recorded whole, so eval finds it from anywhere
+        config = dataclasses.replace(config, data=str(data), dataset=data.stem or data.name)
+    config = config.validate()
     if config.data_dir is not None:  # so that eval finds the files from any working directory
         config = dataclasses.replace(config, data_dir=str(Path(config.data_dir).expanduser().resolve()))
     return config

@@ -45,7 +45,7 @@ import pyro
 import torch
 
 from .config import TrainConfig
-from .data import ImageDataset
+from .data import ImageDataset, check_source, load_config_data
 from .errors import InputError
 from .models import LatentVariableModel, build_model
 from .runtime import MALLOC_APPLIED, openmp_settings
@@ -65,6 +65,7 @@ FIGURE_FILES = {
     "pseudo_input_samples": "pseudo_input_samples.png",
     "ll_histogram": "ll_histogram.png",
     "training_curves": "training_curves.png",
+    "aggregate_posterior": "aggregate_posterior.png",
 }
 
 LOCK_FILE = ".pyro-vamp.lock"
@@ -192,6 +193,28 @@ def save_checkpoint(state: dict, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
     write_file(path, buffer.getvalue())
+
+
+def write_npy(path: Path | str, array) -> Path:
+    """Save a numpy array as ``.npy`` with :func:`write_file`."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return write_file(path, buffer.getvalue())
+
+
+def evaluation_to_keep(run_dir: Path | str, split: str, n_points: int, samples: int) -> dict | None:
+    """The evaluation in ``eval.json`` when a new one of ``n_points`` points x ``samples`` samples
+    on ``split`` must not replace it: it is of another split, or of more points or more samples
+    (a quick ``--subset 50 --samples 500`` never replaces a full evaluation). None otherwise."""
+    path = Path(run_dir) / EVAL_FILE
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        fuller = saved["split"] != split or int(saved["n_points"]) > n_points or int(saved["samples"]) > samples
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # none, or not an evaluation pyro-vamp wrote: nothing to keep
+    return saved if fuller else None
 
 
 def remove_stale_temporaries(folder: Path) -> list[str]:
@@ -333,7 +356,7 @@ def holding_run_lock(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with RunLock(Path(args[0])):  # type: ignore[arg-type]
+        with RunLock(Path(args[0] if args else kwargs["run_dir"])):  # type: ignore[arg-type]
             return function(*args, **kwargs)
 
     return locked
@@ -353,19 +376,45 @@ def environment_facts(device: torch.device) -> dict:
     }
 
 
-def run_record(config: TrainConfig, dataset: ImageDataset) -> dict:
-    """What ``config.json`` says of a run that ``pyro-vamp train`` made: the resolved config and the
-    dataset facts that :func:`load_run` needs to rebuild the model (the environment is added by
-    :meth:`RunWriter.start`)."""
+def dataset_facts(dataset: ImageDataset) -> dict:
+    """What a model needs to know of its data, as plain values (``config.json``'s ``data``): the
+    image shape (None for vectors), channels, D, the likelihood, the pseudo-inputs' start and range,
+    the label names, and the standardisation of real-valued data (per-dimension mean and std)."""
     return {
-        "config": config.to_dict(),
-        "data": {
-            "image_shape": list(dataset.image_shape),
-            "likelihood": dataset.likelihood,
-            "pseudo_init": list(dataset.pseudo_init),
-            "train_size": len(dataset.train),
-        },
+        "image_shape": None if dataset.image_shape is None else list(dataset.image_shape),
+        "channels": dataset.channels,
+        "input_dim": dataset.input_dim,
+        "likelihood": dataset.likelihood,
+        "pseudo_init": list(dataset.pseudo_init),
+        "data_range": list(dataset.data_range),
+        "train_size": len(dataset.train),
+        "label_names": None if dataset.label_names is None else list(dataset.label_names),
+        "standardize": None if dataset.standardize is None else [t.tolist() for t in dataset.standardize],
     }
+
+
+def model_for(config: TrainConfig, facts: dict, train_images: torch.Tensor | None = None) -> LatentVariableModel:
+    """The model ``config`` describes for data with ``facts`` (:func:`dataset_facts`; run folders
+    written before a fact existed get its old default)."""
+    shape = facts["image_shape"]
+    return build_model(
+        config,
+        None if shape is None else (int(shape[0]), int(shape[1])),
+        facts["likelihood"],
+        (float(facts["pseudo_init"][0]), float(facts["pseudo_init"][1])),
+        train_images,
+        input_dim=facts.get("input_dim"),
+        channels=int(facts.get("channels", 1)),
+        data_range=tuple(facts.get("data_range", (0.0, 1.0))),
+    )
+
+
+def run_record(config: TrainConfig, dataset: ImageDataset, source: dict) -> dict:
+    """What ``config.json`` says of a run that ``pyro-vamp train`` made: the resolved config, the
+    dataset facts that :func:`load_run` needs to rebuild the model, and where the data came from
+    (``source``: :func:`pyro_vamp.data.source_record`); the environment is added by
+    :meth:`RunWriter.start`."""
+    return {"config": config.to_dict(), "data": dataset_facts(dataset), "source": source}
 
 
 def _settings_of(checkpoint: dict) -> dict:
@@ -403,11 +452,19 @@ class RunWriter:
             return
         if resume and not self.run_dir.is_dir():
             raise InputError(f"--resume: {self.run_dir} does not exist; start the run without --resume")
+        created = not self.run_dir.exists()
         if not resume:
             make_folder(self.run_dir)
         with RunLock(self.run_dir) as lock:
             self.check_start(resume, lock.existed)
-            yield self
+            try:
+                yield self
+            except BaseException:
+                if created and not any(os.path.lexists(self.run_dir / n) for n in run_artefacts()):
+                    with contextlib.suppress(OSError):  # failed before writing anything: leave no folder
+                        (self.run_dir / LOCK_FILE).unlink()
+                        self.run_dir.rmdir()
+                raise
 
     def check_start(self, resume: bool, locked_before: bool = False) -> None:
         """A folder that holds any run artefact, or a file of one's name, is never trained into afresh;
@@ -465,17 +522,18 @@ class RunWriter:
                 if last is None
                 else f"{LAST_CHECKPOINT} holds the older epoch {last['epoch']}"
             )
-            logger.warning(f"resuming from {self.best} (epoch {best['epoch']}): {why}, the process was killed")
             if self.is_main:
+                logger.warning(f"resuming from {self.best} (epoch {best['epoch']}): {why}, the process was killed")
                 save_checkpoint(best, self.last)
             chosen = best
         elif last_error or best_error:
             raise last_error or best_error  # type: ignore[misc]
         else:
-            logger.warning(
-                f"{self.run_dir} holds no checkpoint: its run stopped before its first epoch ended; "
-                "training it from the beginning"
-            )
+            if self.is_main:
+                logger.warning(
+                    f"{self.run_dir} holds no checkpoint: its run stopped before its first epoch ended; "
+                    "training it from the beginning"
+                )
             return None
         config = _settings_of(chosen)
         self.changes = [
@@ -523,14 +581,28 @@ class RunWriter:
 
 @dataclass
 class LoadedRun:
-    """A trained run: its config, dataset facts, and the model with the chosen checkpoint's weights."""
+    """A trained run: its config, the facts of its data (:func:`dataset_facts`), and the model with
+    the chosen checkpoint's weights."""
 
     run_dir: Path
     config: TrainConfig
-    image_shape: tuple[int, int]
-    likelihood: str
+    facts: dict
     model: LatentVariableModel
     epoch: int
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """(H, W) of the images, None for plain vectors."""
+        shape = self.facts["image_shape"]
+        return None if shape is None else (int(shape[0]), int(shape[1]))
+
+    @property
+    def likelihood(self) -> str:
+        return self.facts["likelihood"]
+
+    @property
+    def channels(self) -> int:
+        return int(self.facts.get("channels", 1))
 
 
 def read_run_record(run_dir: Path) -> dict:
@@ -548,14 +620,26 @@ def read_run_record(run_dir: Path) -> dict:
         raise InputError(f"{path} is not valid JSON ({err}); restore it or retrain") from None
 
 
-def load_run(run_dir: Path | str, which: str = "best", device: torch.device | str = "cpu") -> LoadedRun:
-    """Load a run folder's model from its ``best`` or ``last`` checkpoint onto ``device``."""
+def load_run(
+    run_dir: Path | str,
+    which: str = "best",
+    device: torch.device | str = "cpu",
+    *,
+    data_dir: str | None = None,
+    dataset: ImageDataset | None = None,
+) -> LoadedRun:
+    """Load a run folder's model from its ``best`` or ``last`` checkpoint onto ``device``.
+
+    Own data (``--data``) whose content changed since training is refused. A model whose prior is
+    made of the training images themselves (the Exemplar prior, whose checkpoint does not hold
+    them) gets them back from ``dataset``, else from the data the run names (``data_dir``
+    overrides the run's data folder).
+    """
     run_dir = Path(run_dir)
     record = read_run_record(run_dir)
     config = TrainConfig.from_dict(record["config"], str(run_dir / CONFIG_FILE))
-    data = record["data"]
-    image_shape = (int(data["image_shape"][0]), int(data["image_shape"][1]))
-    model = build_model(config, image_shape, data["likelihood"], tuple(data["pseudo_init"]))
+    check_source(record.get("source", {}), str(run_dir))
+    model = model_for(config, record["data"])
     name = BEST_CHECKPOINT if which == "best" else LAST_CHECKPOINT
     state = load_checkpoint(run_dir / name)
     try:
@@ -563,7 +647,14 @@ def load_run(run_dir: Path | str, which: str = "best", device: torch.device | st
     except (KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{run_dir / name} does not match the run's model ({first}); retrain or restore it") from None
-    return LoadedRun(run_dir, config, image_shape, data["likelihood"], model.to(device), int(state["epoch"]))
+    attach = getattr(model.prior, "attach_exemplars", None)
+    if callable(attach):
+        images = (dataset or load_config_data(config, data_dir)).train.unit_interval()
+        try:
+            attach(images)
+        except ValueError as err:
+            raise InputError(f"{run_dir}: {err}") from None
+    return LoadedRun(run_dir, config, record["data"], model.to(device), int(state["epoch"]))
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

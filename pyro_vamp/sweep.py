@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import TrainConfig, resolve_config
 from .errors import InputError
-from .run_folder import EVAL_FILE, LAST_CHECKPOINT, SWEEP_FILE
+from .run_folder import EVAL_FILE, SWEEP_FILE, can_resume, write_file
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,7 @@ def _record(run_dir: Path, new_attempt: bool = False, **fields) -> dict:
     path = run_dir / SWEEP_FILE
     record = json.loads(path.read_text()) if path.is_file() else {"attempt": 0}
     record.update(fields, attempt=record["attempt"] + new_attempt)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    write_file(path, (json.dumps(record, indent=2) + "\n").encode(), make_parents=True)
     return record
 
 
@@ -121,7 +118,7 @@ def run_experiment(experiment: Experiment, run_dir: Path, options: EvalOptions) 
         return json.loads((run_dir / EVAL_FILE).read_text())
     if record.get("stage") != "trained":
         _record(run_dir, stage="training")
-        train(experiment.config, run_dir, resume=(run_dir / LAST_CHECKPOINT).is_file())
+        train(experiment.config, run_dir, resume=can_resume(run_dir))
         _record(run_dir, stage="trained")
     summary = evaluate_run(run_dir, num_samples=options.samples, subset=options.subset, make_figures=options.figures)
     log_evaluation(run_dir, summary, experiment.config.logger, experiment.config.mlflow_uri, options.figures)

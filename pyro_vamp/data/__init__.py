@@ -1,6 +1,7 @@
 """Datasets: images with their splits, loaded from their published files (:func:`load_dataset`) or from
 your own arrays and image folders (:func:`load_path`)."""
 
+from .configured import check_source, load_config_data, source_record
 from .dataset import ENCODINGS, ImageDataset, Split
 from .download import DataFile, DownloadError
 from .files import data_fingerprint, load_path
@@ -25,10 +26,13 @@ __all__ = [
     "ENCODINGS",
     "ImageDataset",
     "Split",
+    "check_source",
     "data_fingerprint",
     "dataset_info",
     "default_data_dir",
     "file_locations",
+    "load_config_data",
     "load_dataset",
     "load_path",
+    "source_record",
 ]

@@ -3,10 +3,18 @@
 Downloads go through pooch: each file is written to a temporary file in the target
 folder, its digest is checked, and only then is it renamed into place, so a failed or
 interrupted transfer never leaves a partial file under the published name. A failed
-transfer is retried; an interrupted one restarts from the beginning.
+transfer is retried; an interrupted one restarts from the beginning. The temporary file is
+removed on every way out, SIGINT and SIGTERM included (the command line turns both into an
+exception, so that cleanup runs). A mirror may be a local folder or a ``file://`` address: the
+file is then copied from it and verified the same way.
 """
 
+import contextlib
 import hashlib
+import os
+import shutil
+import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +66,9 @@ def fetch(
             f"(its SHA-256 is printed), or fetch {file.url} yourself into {folder}"
         )
     folder.mkdir(parents=True, exist_ok=True)
+    local = _local_mirror(mirror)
+    if local is not None:
+        return _copy_verified(file, local / file.name, folder)
     pooch.get_logger().setLevel("WARNING")  # the progress bar says enough
     url = f"{mirror.rstrip('/')}/{file.name}" if mirror else file.url
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=60)
@@ -83,3 +94,38 @@ def fetch(
                 f"({str(err).splitlines()[0]}); run the command again"
             )
     raise last_error or DownloadError(f"downloading {url} failed; run the command again")
+
+
+def _local_mirror(mirror: str | None) -> Path | None:
+    """The folder a ``--mirror`` names when it is a local path or a ``file://`` address, else None."""
+    if mirror is None:
+        return None
+    if mirror.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(mirror).path))
+    return None if "://" in mirror else Path(mirror).expanduser()
+
+
+def _copy_verified(file: DataFile, source: Path, folder: Path) -> Path:
+    """Copy ``source`` into ``folder`` as ``file.name`` through a temporary file, verified first."""
+    from pooch.hashes import hash_matches
+
+    target = folder / file.name
+    if target.is_file() and (file.known_hash is None or hash_matches(str(target), file.known_hash)):
+        return target
+    if not source.is_file():
+        raise DownloadError(f"the mirror folder {source.parent} holds no {file.name}; put the file there")
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        if file.known_hash is not None and not hash_matches(tmp, file.known_hash):
+            raise DownloadError(
+                f"{source} does not match the recorded checksum {file.known_hash} of {file.name}; nothing was kept"
+            )
+        os.replace(tmp, target)
+    except OSError as err:
+        raise DownloadError(f"cannot copy {source} into {folder} ({err.strerror or err})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target

@@ -262,13 +262,15 @@ def _named_arrays(content: dict[str, np.ndarray], source: str, kind: str) -> Raw
             raise InputError(f"{source}: {stray[0]!r} needs a {stray[0][: -len('_labels')]!r} array; name it 'labels'")
         arrays = {"train": content[data_keys[0]]}
         labels = {"train": content["labels"]} if "labels" in content else {}
-    return RawData(source, kind, arrays, *_label_indices(labels, arrays, source))
+    named = any(k in SPLITS for k in data_keys)
+    return RawData(source, kind, arrays, *_label_indices(labels, arrays, source, named))
 
 
 def _label_indices(
-    labels: dict[str, np.ndarray], arrays: dict[str, np.ndarray], source: str
+    labels: dict[str, np.ndarray], arrays: dict[str, np.ndarray], source: str, named: bool
 ) -> tuple[dict[str, np.ndarray] | None, tuple[str, ...] | None]:
-    """Labels as int64 per split (string labels as indices of their sorted names), checked."""
+    """Labels as int64 per split (string labels as indices of their sorted names), checked;
+    ``named``: the file has named splits (labels ``train_labels``, ...), not one array (``labels``)."""
     if not labels:
         return None, None
     missing = [s for s in arrays if s not in labels]
@@ -277,7 +279,7 @@ def _label_indices(
             f"{source}: labels are given for {', '.join(labels)} but not for {missing[0]}; give all or none"
         )
     for split, values in labels.items():
-        key = "labels" if len(arrays) == 1 else f"{split}_labels"
+        key = f"{split}_labels" if named else "labels"
         if values.ndim != 1 or len(values) != len(arrays[split]):
             raise InputError(
                 f"{source}: {key} has shape {list(values.shape)} but the {split} data have {len(arrays[split])} rows; "
@@ -289,13 +291,13 @@ def _label_indices(
         return {s: np.array([index[v] for v in values.tolist()], np.int64) for s, values in labels.items()}, names
     for split, values in labels.items():
         if values.dtype.kind not in "biu" and not (values.dtype.kind == "f" and np.all(values == np.rint(values))):
-            key = "labels" if len(arrays) == 1 else f"{split}_labels"
+            key = f"{split}_labels" if named else "labels"
             raise InputError(f"{source}: {key} has values of type {values.dtype}; labels are integers or strings")
     return {s: v.astype(np.int64) for s, v in labels.items()}, None
 
 
 def _check_array(array: np.ndarray, source: str, split: str) -> None:
-    """Numbers, of a usable shape, finite."""
+    """Numbers, of a usable shape, not empty, finite."""
     if array.dtype.kind not in "biuf":
         raise InputError(f"{source}: the {split} array has dtype {array.dtype}, not numbers; save a numeric array")
     if array.ndim not in (2, 3, 4):
@@ -307,6 +309,8 @@ def _check_array(array: np.ndarray, source: str, split: str) -> None:
             f"{source}: the {split} array has shape {list(array.shape)}, whose last axis is not 1 or 3 channels; "
             "save images channels-last [N, H, W, C], or [N, H, W] for grey"
         )
+    if len(array) == 0:
+        raise InputError(f"{source}: the {split} split is empty; give it data")
     if array.dtype.kind == "f":
         finite = np.isfinite(array.reshape(len(array), -1)).all(axis=1)
         if not finite.all():
@@ -444,7 +448,7 @@ def _input_statistics(train: Split) -> tuple[tuple[float, float], tuple[float, f
         mean, std, low, high = values.mean(), values.std(correction=0), values.min(), values.max()
         return (float(mean), PSEUDO_SPREAD * float(std)), (float(low), float(high))
     scale, offset = {"binary": (1.0, 0.0), "dynamic": (1 / 255, 0.0), "grey": (1 / 256, 0.5 / 256)}[train.encoding]
-    counts = np.bincount(train.images.numpy().ravel(), minlength=256).astype(np.float64)
+    counts = torch.bincount(train.images.flatten(), minlength=256).double().numpy()  # no int64 copy of the data
     levels = np.arange(len(counts), dtype=np.float64)
     mean_level = (counts * levels).sum() / counts.sum()
     std_level = np.sqrt((counts * (levels - mean_level) ** 2).sum() / counts.sum())

@@ -22,8 +22,8 @@ SIZES = (1565, 200, 200)
 def read_freyfaces(path: Path) -> np.ndarray:
     """The ``[1965, 560]`` uint8 array in ``freyfaces.pkl``."""
     arrays = load_arrays(path)
-    images = arrays[0]
-    if len(arrays) != 1 or images.dtype != np.uint8 or images.shape != (sum(SIZES), SHAPE[0] * SHAPE[1]):
+    images = arrays[0] if len(arrays) == 1 else None
+    if images is None or images.dtype != np.uint8 or images.shape != (sum(SIZES), SHAPE[0] * SHAPE[1]):
         raise InputError(
             f"{path}: expected one uint8 array of shape ({sum(SIZES)}, {SHAPE[0] * SHAPE[1]}), "
             f"got {[(a.dtype.name, a.shape) for a in arrays]}; replace the file with the published one"

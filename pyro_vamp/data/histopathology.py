@@ -40,19 +40,31 @@ def read_histopathology_bytes(path: Path) -> bytes:
             if content is None:
                 raise InputError(f"{path}: {FILE} in the archive is not a regular file; download it again")
             return content.read()
+    except PermissionError:
+        raise  # load_dataset says it cannot be read
     except (tarfile.TarError, EOFError, OSError) as err:
         raise InputError(f"{path}: the archive is damaged or truncated ({err}); download it again") from None
 
 
 def to_levels(images: np.ndarray, source: str, key: str) -> torch.Tensor:
     """``[N, 28, 28]`` or ``[N, 784]`` uint8 levels, or floats in [0, 1] -> ``[N, 784]`` uint8 levels."""
-    if images.ndim not in (2, 3) or images.reshape(len(images), -1).shape[1] != 784:
-        raise InputError(f"{source}: {key} has shape {images.shape}, expected N x 28 x 28 or N x 784")
+    if images.ndim not in (2, 3) or images.shape[0] == 0 or int(np.prod(images.shape[1:])) != 784:
+        raise InputError(
+            f"{source}: {key} has shape {images.shape}, expected N x 28 x 28 or N x 784 with N > 0; replace the file"
+        )
     flat = images.reshape(len(images), 784)
     if flat.dtype == np.uint8:
         return torch.from_numpy(flat.copy())
-    if not np.issubdtype(flat.dtype, np.floating) or flat.min() < 0 or flat.max() > 1:
-        raise InputError(f"{source}: {key} must hold uint8 levels or floats in [0, 1], got {flat.dtype}")
+    if not np.issubdtype(flat.dtype, np.floating):
+        raise InputError(
+            f"{source}: {key} must hold uint8 levels or floats in [0, 1], got {flat.dtype}; replace the file"
+        )
+    if not np.isfinite(flat).all():
+        raise InputError(f"{source}: {key} holds NaN or infinite grey values; replace the file")
+    if flat.min() < 0 or flat.max() > 1:
+        raise InputError(
+            f"{source}: {key} holds grey values from {flat.min():g} to {flat.max():g}, outside [0, 1]; replace the file"
+        )
     return grey_to_levels(flat)
 
 

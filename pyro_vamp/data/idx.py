@@ -32,6 +32,8 @@ def read_idx_images(path: Path) -> np.ndarray:
     """The ``[N, H * W]`` uint8 images of an IDX3 file, gzipped or not."""
     try:
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except PermissionError:
+        raise  # load_dataset says it cannot be read
     except (OSError, EOFError, zlib.error) as err:
         raise InputError(f"{path}: the gzip data is damaged or truncated ({err}); download the file again") from None
     if len(data) < 16:
@@ -49,6 +51,8 @@ def read_idx_images(path: Path) -> np.ndarray:
         )
     if (rows, cols) != (28, 28):
         raise InputError(f"{path}: images are {rows} x {cols}, expected 28 x 28")
+    if n == 0:
+        raise InputError(f"{path}: the file holds 0 images; download the file again")
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, rows * cols)
 
 

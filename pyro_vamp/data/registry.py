@@ -169,7 +169,24 @@ def load_dataset(name: str, data_dir: Path | str | None = None, split_seed: int 
             f"dataset {name}: {', '.join(missing)} not found in {folder}; run `pyro-vamp datasets download "
             f"{name} --data-dir {folder}`, or put the files there, or pass --data-dir (or set ${DATA_DIR_ENV})"
         )
-    return info.loader(folder, split_seed=split_seed)
+    try:
+        dataset = info.loader(folder, split_seed=split_seed)
+    except PermissionError as err:
+        raise cannot_read(err) from None
+    for split in ("train", "val", "test"):
+        if len(dataset.split(split)) == 0:
+            raise InputError(
+                f"dataset {name}: its {split} split holds no images; check or replace its files in {folder}"
+            )
+    return dataset
+
+
+def cannot_read(err: PermissionError) -> InputError:
+    """The one-line error of a data file that exists but may not be read."""
+    return InputError(
+        f"{err.filename}: cannot be read ({err.strerror or 'permission denied'}); give yourself read "
+        "permission (chmod u+r) or copy the file to a folder of yours and pass --data-dir"
+    )
 
 
 def download_dataset(

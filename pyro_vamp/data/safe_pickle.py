@@ -23,6 +23,8 @@ _ALLOWED = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("_codecs", "encode"),  # how Python 3 writes the bytes of an array in protocols 0-2
+    ("__builtin__", "bytes"),  # ... and those of an empty array (bytes() makes only bytes)
+    ("builtins", "bytes"),
 }
 
 

@@ -10,20 +10,29 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import pyro
 import torch
 from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
-from ..data import Split, load_dataset
+from ..data import Split, load_config_data
 from ..data.dataset import as_split
-from ..errors import InputError
 from ..inference import active_units, importance_sample, posterior_means, top_latent_decomposition
 from ..models import LatentVariableModel
-from ..priors import ExemplarPrior, VampPrior
-from ..run_folder import EVAL_FILE, FIGURE_FILES, load_run, log_likelihood_file, read_metrics
+from ..priors import VampPrior
+from ..run_folder import (
+    EVAL_FILE,
+    FIGURE_FILES,
+    evaluation_to_keep,
+    holding_run_lock,
+    load_run,
+    log_likelihood_file,
+    logger,
+    read_metrics,
+    write_file,
+    write_npy,
+)
 from ..runtime import resolve_device
 from . import figures
 from .images import save_image_grid
@@ -33,8 +42,6 @@ from .report import write_report
 POINTS_PER_BATCH = 20
 #: Draws from each q(z | x_n) for the ELBO decomposition of the top latent.
 DECOMPOSITION_SAMPLES = 10
-#: The figure of the aggregate posterior against the prior (until run_folder.FIGURE_FILES names it).
-AGGREGATE_POSTERIOR_FILE = FIGURE_FILES.get("aggregate_posterior", "aggregate_posterior.png")
 SUBSET_SEED = 0
 
 
@@ -165,25 +172,51 @@ def summarize(result: dict, num_samples: int, input_dim: int) -> dict:
     }
 
 
+def original_scale(summary_ll: torch.Tensor, dataset) -> dict:
+    """Which scale ``test_ll`` is on, and for standardised real-valued data (a Gaussian likelihood on
+    x_std = (x - mean) / std) the log-likelihood in the data's own units, by the change of
+    variables ln p(x) = ln p(x_std) - sum_d ln std_d (``log_jacobian``); bits per dimension, a
+    measure for discrete data, are then None."""
+    if dataset.standardize is None:
+        return {"ll_scale": "data"}
+    jacobian = dataset.log_jacobian()
+    return {
+        "ll_scale": "standardised",
+        "log_jacobian": jacobian,
+        "test_ll_original": summary_ll.mean().item() + jacobian,
+        "bits_per_dim": None,
+    }
+
+
+def display_shape(run) -> tuple[int, ...] | None:
+    """The shape image figures draw a data point in: (H, W) grey, (H, W, C) colour, or None where
+    data points are no images in [0, 1] (plain vectors, or real values under a Gaussian likelihood)."""
+    if run.image_shape is None or run.likelihood == "gaussian":
+        return None
+    return run.image_shape if run.channels == 1 else (*run.image_shape, run.channels)
+
+
 def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Path, num: int = 100) -> dict:
     """Every figure of a run: samples, reconstructions, pseudo-inputs and images generated from
-    them (VampPriors), the log-likelihood histogram and the training curves. Returns name -> path."""
-    model, shape = run.model, run.image_shape
+    them (VampPriors; images only where data points are images, see :func:`display_shape`), the
+    log-likelihood histogram, the aggregate posterior and the training curves. Returns name -> path."""
+    model, shape = run.model, display_shape(run)
     paths = {
-        "samples": save_image_grid(model.sample_images(num), shape, out_dir / FIGURE_FILES["samples"]),
-        "reconstructions": figures.save_reconstructions(
-            model,
-            split.as_float(torch.arange(min(50, len(split)), device=split.images.device)),
-            shape,
-            out_dir / FIGURE_FILES["reconstructions"],
-        ),
         "ll_histogram": figures.save_log_likelihood_histogram(
             log_likelihoods,
             out_dir / FIGURE_FILES["ll_histogram"],
             f"{run.config.dataset} {run.config.model} + {run.config.prior}",
         ),
     }
-    if isinstance(model.prior, VampPrior):
+    if shape is not None:
+        paths["samples"] = save_image_grid(model.sample_images(num), shape, out_dir / FIGURE_FILES["samples"])
+        paths["reconstructions"] = figures.save_reconstructions(
+            model,
+            split.as_float(figures.display_selection(len(split), 50).to(split.images.device)),
+            shape,
+            out_dir / FIGURE_FILES["reconstructions"],
+        )
+    if shape is not None and isinstance(model.prior, VampPrior):
         paths["pseudo_inputs"] = figures.save_pseudo_inputs(model.prior, shape, out_dir / FIGURE_FILES["pseudo_inputs"])
         components = range(min(5, model.prior.num_components))
         paths["pseudo_input_samples"] = figures.save_pseudo_input_samples(
@@ -193,7 +226,7 @@ def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Pat
         paths["aggregate_posterior"] = figures.save_aggregate_posterior(
             model,
             split.as_float(torch.arange(min(2000, len(split)), device=split.images.device)),
-            out_dir / AGGREGATE_POSTERIOR_FILE,
+            out_dir / FIGURE_FILES["aggregate_posterior"],
             f"{run.config.dataset} {run.config.model} + {run.config.prior}: top latent",
         )
     records = read_metrics(run.run_dir)
@@ -202,18 +235,7 @@ def write_figures(run, split: Split, log_likelihoods: torch.Tensor, out_dir: Pat
     return paths
 
 
-def attach_training_data(model: nn.Module, dataset) -> None:
-    """Give a loaded model the training data its prior needs but its checkpoint does not hold: the
-    Exemplar prior's exemplars (``dataset.train``, as training gave them); other priors need none.
-    :class:`InputError` if the images are not those the prior was trained with."""
-    prior = getattr(model, "prior", None)
-    if isinstance(prior, ExemplarPrior) and not prior.has_exemplars:
-        try:
-            prior.attach_exemplars(dataset.train.unit_interval())
-        except ValueError as err:
-            raise InputError(f"{err}: give the --data-dir (and files) the run was trained on") from None
-
-
+@holding_run_lock  # one command at a time writes a run folder
 def evaluate_run(
     run_dir: Path | str,
     *,
@@ -226,9 +248,14 @@ def evaluate_run(
     max_memory: int | None = None,
     make_figures: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    replace: bool = False,
 ) -> dict:
     """Evaluate a run folder's best checkpoint on ``split`` and write into the folder
     ``eval.json``, ``{split}_ll.npy`` (per-point ln p(x)), ``report.md`` and the figures.
+
+    A quicker evaluation never replaces a fuller one: when ``eval.json`` holds one of another split,
+    or of more points or more samples, the new numbers are returned (and the CLI prints them) but
+    no file is written, and a warning says so, unless ``replace``.
 
     :param num_samples: importance samples per data point (the paper: 5,000).
     :param split: ``test`` or ``val``.
@@ -239,21 +266,22 @@ def evaluate_run(
     :param max_memory: bytes the importance sampler may use (default: half the free memory).
     :param make_figures: write the figures and ``report.md``.
     :param progress: called with (points done, points in all) after each batch of points.
+    :param replace: write the files even over a fuller evaluation.
     """
     began = time.perf_counter()
     if num_samples < 1:
         raise ValueError("num_samples must be >= 1")
     run_dir = Path(run_dir)
     on = resolve_device(device)
-    run = load_run(run_dir, "best", on)
+    run = load_run(run_dir, "best", on, data_dir=data_dir)  # refuses own data that changed
     config = run.config
-    dataset = load_dataset(config.dataset, data_dir or config.data_dir, config.split_seed)
-    attach_training_data(run.model, dataset)
+    dataset = load_config_data(config, data_dir)
     data = dataset.split(split)
     if subset is not None and subset < len(data):
         generator = torch.Generator().manual_seed(SUBSET_SEED)
         data = data.subset(torch.randperm(len(data), generator=generator)[:subset])
     data = data.to(on)
+    kept = None if replace else evaluation_to_keep(run_dir, split, len(data), num_samples)
     torch.manual_seed(seed)
     run.model.eval()
     rows = rows_per_chunk(on, bytes_per_row(run.model, dataset.input_dim), max_memory)
@@ -268,9 +296,17 @@ def evaluate_run(
         "seconds": time.perf_counter() - began,
         "device": str(on),
         "rows_per_chunk": rows,
+        **original_scale(summary_ll=result["log_likelihood"], dataset=dataset),
     }
-    np.save(run_dir / log_likelihood_file(split), result["log_likelihood"].cpu().numpy())
+    if kept is not None:
+        logger.warning(
+            f"kept the fuller evaluation in {run_dir}/{EVAL_FILE} ({kept['split']} split, {kept['n_points']} points x "
+            f"{kept['samples']} samples, epoch {kept.get('epoch')}) and its files; this one ({split}, {len(data)} x "
+            f"{num_samples}) wrote nothing: pass --replace to write it instead"
+        )
+        return summary
+    write_npy(run_dir / log_likelihood_file(split), result["log_likelihood"].cpu().numpy())
     figure_paths = write_figures(run, data, result["log_likelihood"], run_dir) if make_figures else {}
-    (run_dir / EVAL_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_file(run_dir / EVAL_FILE, (json.dumps(summary, indent=2) + "\n").encode())
     write_report(run_dir, summary, config, figure_paths)
     return summary

@@ -3,13 +3,16 @@ pseudo-inputs and images generated from them (Fig. 3), the histogram of test
 log-likelihoods (Fig. 6), and training curves. Grids with numpy + Pillow, plots with
 matplotlib's Agg backend."""
 
+import io
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..errors import InputError
 from ..priors import VampPrior
-from .images import save_image_grid
+from ..run_folder import write_file
+from .images import image_grid, save_image_grid
 
 #: Pixel size of the matplotlib figures (width, height).
 PLOT_SIZE = (800, 500)
@@ -50,12 +53,45 @@ def pseudo_input_samples(model, component: int, num: int) -> torch.Tensor:
     return model.decode_from_top(loc + scale * torch.randn(num, loc.shape[-1], device=loc.device))
 
 
-def save_pseudo_input_samples(model, components, num: int, image_shape, path: Path) -> Path:
-    """One row per chosen pseudo-input: the pseudo-input itself, then ``num`` generated images."""
+def pseudo_input_sample_grid(model, components, num: int, image_shape, per_row: int = 10) -> np.ndarray:
+    """One captioned block per chosen pseudo-input k, as a uint8 picture ``[H, W]``: the caption
+    ``pseudo-input k`` (14 pixels high), then u_k in the first column and the ``num`` images generated
+    from it beside it, ``per_row`` to a row (a block of one row when ``num <= per_row``)."""
+    from PIL import Image, ImageDraw
+
     for k in components:
         _check_pseudo_input(model.prior, k)
-    rows = [torch.cat([model.prior.pseudo_inputs[k : k + 1], pseudo_input_samples(model, k, num)]) for k in components]
-    return save_image_grid(torch.cat(rows), image_shape, path, ncols=num + 1)
+    pseudo_inputs = model.prior.pseudo_inputs
+    blank = torch.ones_like(pseudo_inputs[:1])  # a white tile
+    blocks = []
+    for k in components:
+        samples = pseudo_input_samples(model, k, num)
+        tiles = []
+        for first in range(0, num, per_row):
+            tiles += [pseudo_inputs[k : k + 1] if first == 0 else blank, samples[first : first + per_row]]
+        grid = image_grid(torch.cat(tiles), image_shape, ncols=1 + min(num, per_row))
+        caption = f"pseudo-input {k}"
+        height = 14
+        width = max(grid.shape[1], int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(caption)) + 6)
+        band = Image.new("L", (width, height), 255)
+        ImageDraw.Draw(band).text((3, 1), caption, fill=0)
+        block = np.full((height + grid.shape[0], width), 255, dtype=np.uint8)
+        block[:height] = np.asarray(band)
+        block[height:, : grid.shape[1]] = grid
+        blocks.append(block)
+    width = max(b.shape[1] for b in blocks)
+    return np.concatenate([np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=255) for b in blocks])
+
+
+def save_pseudo_input_samples(model, components, num: int, image_shape, path: Path, per_row: int = 10) -> Path:
+    """Write :func:`pseudo_input_sample_grid` as a PNG at ``path``: one captioned block per chosen
+    pseudo-input, u_k then ``num`` generated images, ``per_row`` to a row."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    picture = pseudo_input_sample_grid(model, components, num, image_shape, per_row)
+    Image.fromarray(picture, mode="L").save(buffer, format="PNG")
+    return write_file(path, buffer.getvalue(), make_parents=True)
 
 
 def save_reconstructions(model, x: torch.Tensor, image_shape, path: Path, per_row: int = 10) -> Path:
@@ -72,6 +108,14 @@ def save_pseudo_inputs(prior: VampPrior, image_shape, path: Path, num: int = 100
     return save_image_grid(prior.pseudo_inputs[:num], image_shape, path)
 
 
+def _save_figure(fig, path: Path) -> None:
+    """Render ``fig`` as PNG in memory, then write it with :func:`~pyro_vamp.run_folder.write_file`
+    (atomically, never through a symbolic link)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    write_file(path, buffer.getvalue())
+
+
 def _figure():
     plt = _pyplot()
     return plt, plt.figure(figsize=(PLOT_SIZE[0] / _DPI, PLOT_SIZE[1] / _DPI), dpi=_DPI)
@@ -85,7 +129,7 @@ def save_log_likelihood_histogram(log_likelihoods, path: Path, title: str = "") 
     ax.set_xlabel("ln p(x) (nats)")
     ax.set_ylabel("test points")
     ax.set_title(title)
-    fig.savefig(path, dpi=_DPI)
+    _save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -106,7 +150,7 @@ def save_training_curves(records: list[dict], path: Path) -> Path:
     handles = ax.get_legend_handles_labels()[0] + beta_axis.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
+    _save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -140,6 +184,6 @@ def save_aggregate_posterior(model, x: torch.Tensor, path: Path, title: str = ""
     ax.set_title(title)
     ax.legend(loc="upper right", markerscale=4)
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
+    _save_figure(fig, path)
     plt.close(fig)
     return Path(path)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import InputError
-from ..run_folder import EVAL_FILE, REPORT_FILE, read_metrics, read_run_record
+from ..run_folder import EVAL_FILE, REPORT_FILE, read_metrics, read_run_record, write_file
 
 FIGURE_TITLES = {
     "samples": "Samples from the model (paper Fig. 4)",
-    "reconstructions": "Test images (odd rows) and their reconstructions (even rows) (Fig. 5)",
+    "reconstructions": "A fixed random selection of test images (odd rows) and their reconstructions (even rows) "
+    "(Fig. 5)",
     "pseudo_inputs": "Pseudo-inputs (Fig. 3, bottom)",
     "pseudo_input_samples": "Images generated from the first pseudo-inputs, each row: u_k then samples (Fig. 3, top)",
     "ll_histogram": "Per-point test log-likelihoods (Fig. 6)",
@@ -29,7 +30,7 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
         f"Best checkpoint (epoch {summary['epoch']}), {summary['split']} split, {summary['n_points']} points, "
         f"{summary['samples']} importance samples per point, {summary['seconds']:.1f} s on {summary['device']}.",
         "",
-        "| quantity | value |",
+        "| quantity | value ± SE (standard error over the test points) |",
         "|---|---|",
         f"| log-likelihood ln p(x) (nats) | {summary['test_ll']:.2f} ± {summary['test_ll_se']:.2f} |",
         f"| ELBO (nats) | {summary['test_elbo']:.2f} |",
@@ -45,14 +46,21 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
             if "kl_top" in summary
             else []
         ),
-        f"| bits per dimension | {summary['bits_per_dim']:.4f} |",
+        *([f"| bits per dimension | {summary['bits_per_dim']:.4f} |"] if summary["bits_per_dim"] is not None else []),
+        *(
+            [
+                f"| ln p(x) in the data's own units (standardised ln p(x) + log-Jacobian) | {summary['test_ll_original']:.2f} |"
+            ]
+            if "test_ll_original" in summary
+            else []
+        ),
         f"| active units | {units} |",
         "",
     ]
     for name, path in figure_paths.items():
         lines += [f"## {FIGURE_TITLES[name]}", "", f"![{name}]({Path(path).name})", ""]
     path = Path(run_dir) / REPORT_FILE
-    path.write_text("\n".join(lines))
+    write_file(path, "\n".join(lines).encode())
     return path
 
 
@@ -72,6 +80,21 @@ COLUMNS = (
 )
 
 
+def _evaluation_problem(summary) -> str | None:
+    """What makes ``summary`` (a parsed ``eval.json``) unusable by :func:`comparison_rows`, or None."""
+    if not isinstance(summary, dict):
+        return f"it holds a JSON {type(summary).__name__}, not an object"
+    for key in ("test_ll", "bits_per_dim", "n_points", "samples", "seconds"):
+        optional = key == "bits_per_dim" and summary.get("ll_scale") == "standardised"  # real-valued data
+        if (not optional or summary.get(key) is not None) and (
+            not isinstance(summary.get(key), int | float) or isinstance(summary.get(key), bool)
+        ):
+            return f"its {key} is missing or not a number"
+    if not isinstance(summary.get("active_units"), dict):
+        return "its active_units is missing or not an object"
+    return None
+
+
 def _read_run(run_dir) -> dict:
     record = read_run_record(run_dir)
     path = Path(run_dir) / EVAL_FILE
@@ -81,6 +104,9 @@ def _read_run(run_dir) -> dict:
         summary = json.loads(path.read_text())
     except ValueError as err:
         raise InputError(f"{path} is not valid JSON ({err}); run pyro-vamp eval {run_dir} again") from None
+    problem = _evaluation_problem(summary)
+    if problem:
+        raise InputError(f"{path} is not an evaluation pyro-vamp wrote ({problem}); run pyro-vamp eval {run_dir} again")
     config, grey = record["config"], record["data"]["likelihood"] == "logistic"
     metrics = read_metrics(run_dir)
     return {
@@ -88,11 +114,11 @@ def _read_run(run_dir) -> dict:
             config["dataset"],
             config["model"],
             config["prior"],
-            config["components"] if config["prior"] != "standard" else "",
+            config["components"] if config["prior"] not in ("standard", "flow") else "",
         ),
         "grey": grey,
-        "value": summary["bits_per_dim"] if grey else summary["test_ll"],
-        "units": "/".join(str(n) for n in summary["active_units"].values()),
+        "value": summary["bits_per_dim"] if grey else summary.get("test_ll_original", summary["test_ll"]),
+        "units": ", ".join(f"{site}: {n}" for site, n in summary["active_units"].items()),
         "points": f"{summary['n_points']} x {summary['samples']}",
         "epochs": len(metrics),
         "train_s": sum(r["seconds"] for r in metrics),
@@ -126,7 +152,7 @@ def comparison_rows(run_dirs) -> list[dict]:
                 "K": key[3],
                 "metric": "bits/dim" if grey else "ln p(x)",
                 "value": _mean_std([r["value"] for r in runs], 4 if grey else 2),
-                "active units": ", ".join(sorted({r["units"] for r in runs})),
+                "active units": "; ".join(sorted({r["units"] for r in runs})),
                 "points": ", ".join(sorted({r["points"] for r in runs})),
                 "runs": len(runs),
                 "epochs": _mean_std([r["epochs"] for r in runs], 0),

@@ -3,13 +3,20 @@
 
 from .active_units import active_units, posterior_means
 from .decomposition import ELBODecomposition, elbo_decomposition, top_latent_decomposition
-from .importance import ImportanceEstimate, RunningLogMeanExp, importance_sample, log_weights_and_likelihoods
+from .importance import (
+    ImportanceEstimate,
+    RunningLogMeanExp,
+    default_chunk_size,
+    importance_sample,
+    log_weights_and_likelihoods,
+)
 
 __all__ = [
     "ELBODecomposition",
     "ImportanceEstimate",
     "RunningLogMeanExp",
     "active_units",
+    "default_chunk_size",
     "elbo_decomposition",
     "importance_sample",
     "log_weights_and_likelihoods",

@@ -17,6 +17,8 @@ import pyro
 import torch
 from pyro import poutine
 
+from .memory import bytes_per_row, rows_per_chunk
+
 
 def _sum_site_log_probs(trace, shape: torch.Size, which) -> torch.Tensor:
     """Sum of the log-densities of the sample sites ``which(site)`` selects, float64, broadcast to ``shape``."""
@@ -104,14 +106,27 @@ class ImportanceEstimate:
     num_samples: int
 
 
+def default_chunk_size(model, x: torch.Tensor, max_memory: int | None = None) -> int:
+    """Draws per chunk for the ``N`` rows of ``x`` within the memory budget:
+    :func:`~pyro_vamp.inference.memory.rows_per_chunk` // N, with the row size of the model that
+    ``model`` is a method of (its ``eval_bytes_per_sample``), or a generous estimate from the data size.
+    At least 1; on a CPU at most :data:`~pyro_vamp.inference.memory.CPU_ROWS` // N."""
+    owner = getattr(model, "__self__", None)  # vae.model: the module that says its row size
+    row_bytes = bytes_per_row(owner, x[0].numel())
+    return max(1, rows_per_chunk(x.device, row_bytes, max_memory) // max(1, x.shape[0]))
+
+
 @torch.no_grad()
 def importance_sample(
-    model, guide, x: torch.Tensor, num_samples: int, chunk_size: int | None = None
+    model, guide, x: torch.Tensor, num_samples: int, chunk_size: int | None = None, max_memory: int | None = None
 ) -> ImportanceEstimate:
     """Importance-sampled ln p(x) for every row of ``x`` (``[N, D]``) with exactly ``num_samples`` draws.
 
-    :param chunk_size: draws per chunk (default all at once); the last chunk takes the rest,
-        so the total is always ``num_samples``.
+    :param chunk_size: draws per chunk; the last chunk takes the rest, so the total is always
+        ``num_samples``. Default: :func:`default_chunk_size`, as many as fit the memory budget (as
+        ``pyro-vamp eval`` chooses), so that peak memory does not grow with ``num_samples``.
+    :param max_memory: bytes the default chunks may use (default: half the free memory of
+        ``x``'s device); not used with ``chunk_size``.
 
     Example (the linear-Gaussian test in ``tests/test_importance.py`` checks it against the
     analytic ln p(x))::
@@ -121,7 +136,9 @@ def importance_sample(
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    chunk_size = num_samples if chunk_size is None else max(1, min(chunk_size, num_samples))
+    if chunk_size is None:
+        chunk_size = default_chunk_size(model, x, max_memory)
+    chunk_size = max(1, min(chunk_size, num_samples))
     running = RunningLogMeanExp()
     reconstruction = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
     done = 0

@@ -28,19 +28,21 @@ class ExemplarPrior(Prior):
         It is shared, not copied: the prior's gradient reaches it through the exemplars.
     :param latent_dim: M.
     :param input_dim: D.
-    :param train_images: ``[N, D]`` training images (as the encoder sees them), in the order of the training split
-        (the rows :meth:`before_step` receives index them), or ``None`` to build the prior without
-        them (loading a checkpoint): :meth:`attach_exemplars` must then give them before use.
+    :param train_images: ``[N, D]`` training images (as the encoder sees them), in the order of the
+        training split (the rows :meth:`before_step` receives index them), or ``None`` to build the
+        prior without them (loading a checkpoint): :meth:`attach_exemplars` must then give them.
     :param num_exemplars: K, the exemplars of each training step's prior.
-    :param init_log_scale: initial ln sigma.
+    :param init_log_scale: initial ln sigma (0: sigma = 1; the original code draws its
+        log-variance from N(0, 1)).
 
     **Training.** The training loop calls :meth:`before_step` with the training rows of each
     batch; it draws K exemplars uniformly without replacement from the rows *not* in the batch
     (with the global torch RNG, whose state checkpoints hold, so that a resumed run is bit-exact).
     In training mode the prior is then 1/K sum_{k in subset} r(z | x_k): no point of the batch is
-    its own exemplar (leave-one-out), and the encoder runs on K exemplars only. Its log-density is
-    an unbiased estimate of the leave-one-out mixture's density, so its logarithm is a stochastic
-    lower bound (Jensen) on the leave-one-out log-prior.
+    its own exemplar (leave-one-out), and the encoder runs on K exemplars only. Its density is an
+    unbiased estimate of the density of the mixture over the N - B rows outside the batch (the
+    leave-one-out mixture but for the other B - 1 points of the batch, a difference of order B / N),
+    so its log-density is a stochastic lower bound (Jensen) on that mixture's log-density.
 
     **Everywhere else** (evaluation mode, :meth:`~Prior.frozen`, or no :meth:`before_step` call)
     the prior is the exact mixture over all N exemplars; ``frozen()`` computes it in float64.

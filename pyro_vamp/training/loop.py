@@ -18,15 +18,18 @@ the checkpoints) over a :class:`~pyro_vamp.training.state.TrainingState`.
 Safety: checkpoints are written atomically after every epoch and hold every RNG state, so
 ``resume=True`` continues bit for bit on a CPU; SIGINT / SIGTERM finish the current step,
 save a checkpoint inside the epoch and raise :class:`~pyro_vamp.errors.TrainingInterrupted`;
-a NaN or Inf loss or gradient raises :class:`~pyro_vamp.errors.TrainingError` before anything
-is saved.
+a NaN or Inf loss, gradient, parameter (checked after the last update of an epoch and before an
+interrupt's save) or validation ELBO raises :class:`~pyro_vamp.errors.TrainingError` before anything
+is saved. ``resume=True`` may change ``epochs``, ``device``, ``data_dir`` and ``lr`` (e.g. a lower
+learning rate after a NaN stop), each change recorded in ``config.json``; with nothing left to do
+it writes nothing.
 """
 
 import contextlib
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +58,7 @@ VALIDATION_BATCH = 1000
 #: The settings of the loop itself (the :class:`TrainConfig` fields :func:`fit` takes).
 LOOP_SETTINGS = ("epochs", "warmup", "early_stopping", "batch_size", "lr", "optimizer", "seed", "device", "precision")
 #: Settings that may differ when a run is resumed.
-RESUMABLE_CHANGES = ("epochs", "device", "data_dir")
+RESUMABLE_CHANGES = ("epochs", "device", "data_dir", "lr")
 
 
 def warmup_beta(epoch: int, warmup: int) -> float:
@@ -167,15 +170,15 @@ def fit(
     record = {"fit": loop_settings, "data": {"train_size": len(train_split), "input_dim": train_split.images.shape[1]}}
     with _processes(config.device) as (workers, device):
         writer = RunWriter(Path(run_dir), loop_settings, workers.is_main, RESUMABLE_CHANGES)
-        writer.check_start(resume)
-        distributed.check_divisible(workers, len(train_split), config.batch_size)
-        workers.barrier()
-        model = model.to(device)
-        train_split, val_split = train_split.to(device), val_split.to(device)
-        pyro.clear_param_store()
-        _check_parameters_are_in_module(model, train_split)
-        seed_everything(config.seed)
-        return run_loop(model, train_split, val_split, config, writer, record, resume, hooks, workers, device)
+        with writer.claim(resume):  # the folder's lock, held until the end
+            distributed.check_divisible(workers, len(train_split), config.batch_size)
+            workers.barrier()
+            model = model.to(device)
+            train_split, val_split = train_split.to(device), val_split.to(device)
+            pyro.clear_param_store()
+            _check_parameters_are_in_module(model, train_split)
+            seed_everything(config.seed)
+            return run_loop(model, train_split, val_split, config, writer, record, resume, hooks, workers, device)
 
 
 def _check_parameters_are_in_module(model: nn.Module, data: Split) -> None:
@@ -214,7 +217,7 @@ def validation_elbo(model: nn.Module, split: Split, batch_size: int = VALIDATION
     """Mean single-sample ELBO per point at beta = 1 over ``split`` (a :class:`~pyro_vamp.data.Split`)."""
     elbo = Trace_ELBO()
     total = 0.0
-    with _frozen_prior(model):
+    with pyro.validation_enabled(False), _frozen_prior(model):  # NaN or Inf: a non-finite ELBO, not a crash
         for x in split.batches(batch_size):
             total += elbo.loss(model.model, model.guide, x)
     return -total / len(split)
@@ -235,7 +238,19 @@ def _registration_disabled(model: torch.nn.Module) -> AbstractContextManager:
 
 def _finite_gradients(parameters: Iterable[torch.Tensor]) -> bool:
     grads = [p.grad for p in parameters if p.grad is not None]
-    return bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()) if grads else True
+    return _all_finite(grads)
+
+
+@torch.no_grad()
+def _all_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    return bool(torch.isfinite(torch.stack(torch._foreach_norm(list(tensors)))).all()) if tensors else True
+
+
+def _stop_advice(run_dir: Path) -> str:
+    return (
+        f"training stopped and the checkpoints in {run_dir} are unchanged; continue from the last one with a "
+        "lower learning rate: the same command with --resume and a smaller --lr"
+    )
 
 
 def run_loop(
@@ -262,24 +277,31 @@ def run_loop(
         stopper=EarlyStopping(config.early_stopping, config.warmup),
         device=device,
     )
-    if resume:
-        saved = writer.load_last(device)
+    saved = writer.load_last(device) if resume else None  # None: nothing saved yet, start from the beginning
+    if saved is not None:
         try:
             state.load_state_dict(saved)
         except (RuntimeError, ValueError, KeyError) as err:
             first = str(err).splitlines()[0]
             raise InputError(f"{writer.last} does not match this model ({first}); use a new --out folder") from None
-    writer.start(record, state.history, device, workers.world_size)
+        for group in state.optimizer.param_groups:  # a learning rate changed on resume (recorded in config.json)
+            group["lr"] = config.lr
+    finished = (
+        saved is not None
+        and state.position is None
+        and (state.next_epoch > config.epochs or state.stopper.should_stop(state.epoch))
+    )
+    writer.start(record, state.history, device, workers.world_size, config=not finished)  # finished: the record stays
     loss = distributed.ShardLoss(model, Trace_ELBO().differentiable_loss, workers.world_size)
     shard_loss = distributed.data_parallel(loss, device) if workers.parallel else loss
-    stopped_early = False
+    stopped_early = finished and state.stopper.should_stop(state.epoch)
     with (
         StopSignals() as signals,
         _registration_disabled(model),  # the optimiser holds the parameters
         precision.matmul_precision(config.precision, device),
     ):
         steps = _EpochSteps(train, config.batch_size, shard_loss, workers, hooks, signals, writer, config.precision)
-        for epoch in range(state.next_epoch, config.epochs + 1):
+        for epoch in range(state.next_epoch, config.epochs + 1 if not finished else 0):
             beta = warmup_beta(epoch, config.warmup)
             loss_sum, started = run_epoch(state, epoch, beta, steps)
             epoch_record = end_epoch(state, epoch, beta, loss_sum / len(train), started, val, writer)
@@ -347,14 +369,17 @@ def run_epoch(state: TrainingState, epoch: int, beta: float, steps: _EpochSteps)
             value = workers.sum([loss.item()], device)[0] / workers.world_size
             if not math.isfinite(value) or not _finite_gradients(parameters):
                 what = f"the loss became {value}" if not math.isfinite(value) else "a gradient became NaN or Inf"
-                raise TrainingError(
-                    f"{what} at epoch {epoch}, step {step}; training stopped and "
-                    f"the checkpoints in {steps.writer.run_dir} are unchanged (try a lower --lr)"
-                )
+                raise TrainingError(f"{what} at epoch {epoch}, step {step}; {_stop_advice(steps.writer.run_dir)}")
             state.optimizer.step()
             total += value * x_global.shape[0]
             steps.hooks.step(value)
-            if workers.any(steps.signals.received is not None, device) and step < steps.num_steps:
+            stopping = workers.any(steps.signals.received is not None, device) and step < steps.num_steps
+            if (stopping or step == steps.num_steps) and not _all_finite(parameters):  # before anything is saved
+                raise TrainingError(
+                    f"a parameter became NaN or Inf in the update of epoch {epoch}, step {step}; "
+                    f"{_stop_advice(steps.writer.run_dir)}"
+                )
+            if stopping:
                 seconds = position.seconds + time.perf_counter() - began
                 state.position = EpochPosition(position.order, step, total, seconds)
                 steps.writer.save_interrupted(state.state_dict())
@@ -369,6 +394,10 @@ def end_epoch(
     (the best one first when the epoch improved). Returns the epoch's metrics record."""
     state.model.eval()
     val_elbo = validation_elbo(state.model, val)
+    if not math.isfinite(val_elbo):
+        raise TrainingError(
+            f"the validation ELBO became {val_elbo} after epoch {epoch}; {_stop_advice(writer.run_dir)}"
+        )
     improved = state.stopper.update(epoch, val_elbo)
     record = {
         "epoch": epoch,

@@ -41,6 +41,7 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import InputError, TrainingInterrupted
+from ..evaluation.evaluate import display_shape
 from ..run_folder import FIGURE_FILES, LAST_CHECKPOINT, load_checkpoint, load_run, read_metrics, read_run_record
 from .loop import TrainingHooks
 
@@ -131,7 +132,7 @@ class Tracker(TrainingHooks):
         self.config, self.run_dir, self.start = config, Path(run_dir), start
         self.opened = False
         self.num_steps, self.global_step, self.beta = 1, 0, 1.0
-        self._val = None
+        self._data = None
 
     # the hooks
     def start_epoch(self, epoch: int, num_steps: int, beta: float) -> None:
@@ -170,12 +171,13 @@ class Tracker(TrainingHooks):
             self.opened = False
 
     # the images of an epoch
-    def validation_split(self):
-        if self._val is None:
-            from ..data import load_dataset
+    def _dataset(self):
+        """The run's data, loaded once (for the images of its validation points)."""
+        if self._data is None:
+            from ..data import load_config_data
 
-            self._val = load_dataset(self.config.dataset, self.config.data_dir, self.config.split_seed).val
-        return self._val
+            self._data = load_config_data(self.config)
+        return self._data
 
     def training_images(self) -> dict[str, np.ndarray]:
         """Samples, reconstructions and pseudo-inputs of the model in the last checkpoint (built and
@@ -184,8 +186,9 @@ class Tracker(TrainingHooks):
 
         device = resolve_device(self.config.device)
         with _own_random_numbers(device):
-            run = load_run(self.run_dir, "last", device)
-            return model_images(run.model, run.image_shape, self.validation_split().to(device))
+            run = load_run(self.run_dir, "last", device, dataset=self._dataset())
+            shape = display_shape(run)
+            return {} if shape is None else model_images(run.model, shape, self._dataset().val.to(device))
 
     # what a backend implements
     def _open(self, first_step: int, fresh: bool) -> None:
@@ -211,7 +214,7 @@ def _own_random_numbers(device: torch.device) -> Iterator[None]:
 
 
 @torch.no_grad()
-def model_images(model, image_shape: tuple[int, int], val, num: int = NUM_IMAGES) -> dict[str, np.ndarray]:
+def model_images(model, image_shape: tuple[int, ...], val, num: int = NUM_IMAGES) -> dict[str, np.ndarray]:
     """Image grids (uint8 ``[H, W]``) of ``model``: ``samples``, ``reconstructions`` (rows of fixed
     random points of the split ``val`` above their reconstructions) and, for a VampPrior,
     ``pseudo_inputs``. Drawn with seed :data:`IMAGE_SEED`; the caller's random state is unchanged."""
@@ -414,10 +417,21 @@ def evaluation_scalars(summary: dict) -> dict[str, float]:
         f"{split}/elbo": summary["test_elbo"],
         f"{split}/reconstruction": summary["reconstruction"],
         f"{split}/kl": summary["kl"],
-        f"{split}/bits_per_dim": summary["bits_per_dim"],
     }
+    if summary["bits_per_dim"] is not None:
+        values[f"{split}/bits_per_dim"] = summary["bits_per_dim"]
+    if "test_ll_original" in summary:
+        values[f"{split}/log_likelihood_original_units"] = summary["test_ll_original"]
     values.update({f"{split}/active_units/{site}": n for site, n in summary["active_units"].items()})
     return values
+
+
+def evaluation_loggers(run_dir: Path | str, loggers: Sequence[str] | None = None) -> list[str]:
+    """The trackers an evaluation logs to: ``loggers`` (``"none"`` dropped), or if None those the run
+    folder's config names."""
+    if loggers is None:
+        loggers = TrainConfig.from_dict(read_run_record(Path(run_dir))["config"]).logger or ()
+    return [name for name in loggers if name != "none"]
 
 
 def log_evaluation(
@@ -432,9 +446,8 @@ def log_evaluation(
     ``"none"`` for none), at the run's last training step: into the run's TensorBoard folder and its
     MLflow run (a new one if it had none). Returns the trackers logged to."""
     run_dir = Path(run_dir)
-    record = read_run_record(run_dir)
-    config = TrainConfig.from_dict(record["config"])
-    chosen = [name for name in (config.logger or () if loggers is None else loggers) if name != "none"]
+    config = TrainConfig.from_dict(read_run_record(run_dir)["config"])
+    chosen = evaluation_loggers(run_dir, loggers)
     check_installed(chosen)
     if not chosen:
         return []

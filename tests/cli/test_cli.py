@@ -95,7 +95,7 @@ def test_eval_json_then_sample_then_compare(run_dir, tmp_path):
         assert image.size == (3 * 30 + 2, 3 * 30 + 2)
     pyro_vamp("sample", run_dir, "--pseudo-input", 2, "--pseudo-input", 5, "-n", 4, "--out", out)
     with Image.open(out) as image:
-        assert image.size == (5 * 30 + 2, 2 * 30 + 2)
+        assert image.size == (5 * 30 + 2, 2 * (14 + 30 + 2))  # a captioned block per pseudo-input: u_k, 4 samples
     table = pyro_vamp("compare", run_dir, "--format", "csv").stdout.splitlines()
     assert table[0].startswith("dataset,model,prior") and table[1].startswith("mnist5k,vae,vamp,10,ln p(x),")
     assert table[1].split(",")[8:10] == ["1", "2"]  # one run of two epochs

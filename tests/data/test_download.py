@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -138,3 +139,65 @@ def test_cli_downloads_frey_faces_from_a_mirror_and_trains_on_it(frey_dir, tmp_p
     frey_line = next(line for line in listing.stdout.splitlines() if "frey-faces" in line)
     assert "present" in frey_line and "3.4 MiB" in frey_line
     shutil.rmtree(tmp_path / "bad")
+
+
+# --- issue 17.7b: a local mirror, and SIGTERM during a transfer ----------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["", "file://"])
+def test_a_local_folder_or_file_url_is_a_mirror(tmp_path, scheme):
+    """--mirror with a local folder (or file://) copies and verifies; it failed with a checksum message."""
+    mirror = tmp_path / "mirror dir"
+    mirror.mkdir()
+    (mirror / "data.bin").write_bytes(PAYLOAD)
+    address = f"file://{mirror}".replace(" ", "%20") if scheme else str(mirror)
+    target = tmp_path / "data"
+    path = fetch(DataFile("data.bin", "https://example.invalid/data.bin", DIGEST), target, address, progress=False)
+    assert path == target / "data.bin" and path.read_bytes() == PAYLOAD
+    only_file(target, "data.bin")
+    (mirror / "other.bin").write_bytes(PAYLOAD[:-1])
+    with pytest.raises(DownloadError, match="does not match the recorded checksum .* nothing was kept"):
+        fetch(DataFile("other.bin", "https://example.invalid/other.bin", DIGEST), target, address, progress=False)
+    with pytest.raises(DownloadError, match="holds no missing.bin; put the file there"):
+        fetch(DataFile("missing.bin", "https://example.invalid/missing.bin", DIGEST), target, address, progress=False)
+    only_file(target, "data.bin")
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_download_leaves_no_temporary_file(tmp_path):
+    """SIGTERM in the middle of a transfer: exit 143 with one line, and nothing left in the data
+    folder (SIGINT cleaned up before; SIGTERM left a partial temporary file)."""
+    sent, release = threading.Event(), threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.end_headers()
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
+            self.wfile.flush()
+            sent.set()
+            release.wait(600)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    folder = tmp_path / "data"
+    command = [sys.executable, "-m", "pyro_vamp.cli", "datasets", "download", "frey-faces", "--data-dir", folder]
+    command += ["--mirror", f"http://127.0.0.1:{httpd.server_address[1]}"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sent.wait(300), "the download did not start"
+        assert len(list(folder.iterdir())) == 1  # the temporary file the transfer writes into
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=300)
+    finally:
+        release.set()
+        process.kill()
+        httpd.shutdown()
+        httpd.server_close()
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "interrupted (SIGTERM)" and "Traceback" not in err
+    assert list(folder.iterdir()) == []

@@ -38,7 +38,8 @@ def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_c
         "samples": grid_size(100, shape),
         "reconstructions": grid_size(100, shape, ncols=10),
         "pseudo_inputs": grid_size(20, shape),
-        "pseudo_input_samples": grid_size(50, shape, ncols=10),
+        # 5 captioned blocks of one row each: a 14-pixel caption, then u_k and 9 samples
+        "pseudo_input_samples": (grid_size(10, shape, ncols=10)[0], 5 * (14 + grid_size(10, shape, ncols=10)[1])),
         "ll_histogram": PLOT_SIZE,
         "training_curves": PLOT_SIZE,
         "aggregate_posterior": PLOT_SIZE,

@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from pyro_vamp import training
 from pyro_vamp.cli.main import cli
 from pyro_vamp.config import TrainConfig
-from pyro_vamp.data import Split
+from pyro_vamp.data import Split, load_dataset
 from pyro_vamp.errors import InputError
 from pyro_vamp.evaluation import evaluate_run
 from pyro_vamp.evaluation.evaluate import attach_training_data
-from pyro_vamp.run_folder import load_run
+from pyro_vamp.models import build_model
+from pyro_vamp.run_folder import load_checkpoint, load_run
 
 SMALL = dict(
     model="vae", components=5, latent_dim=4, hidden=16, warmup=1, batch_size=500, epochs=1, flow_depth=2, flow_hidden=8
@@ -55,9 +56,19 @@ def test_a_loaded_exemplar_run_needs_its_training_images_back(tmp_path):
     run_dir = tmp_path / "run"
     training.train(TrainConfig(prior="exemplar", **SMALL), run_dir)
     run = load_run(run_dir)
-    assert not run.model.prior.has_exemplars and run.model.prior.num_components == 4000
+    state = load_checkpoint(run_dir / "checkpoint-best.pt")["model"]
+    assert int(state["prior.exemplar_count"]) == 4000 and not any(k.endswith(".exemplars") for k in state)
+    bare = build_model(run.config, run.image_shape, run.likelihood, (0.05, 0.01))  # as a checkpoint loads
+    bare.load_state_dict(state)
+    assert not bare.prior.has_exemplars and bare.prior.num_components == 4000
     with pytest.raises(RuntimeError, match="attach_exemplars"):
-        run.model.sample_images(2)
+        bare.sample_images(2)
+    dataset = load_dataset("mnist5k")
+    attach_training_data(bare, dataset)
+    attach_training_data(run.model, dataset)
+    z = torch.randn(3, 4)
+    with bare.prior.frozen() as a, run.model.prior.frozen() as b:
+        assert torch.equal(a.log_prob(z), b.log_prob(z))
 
     class Other:  # a dataset whose training images are not the run's
         train = Split(torch.zeros(4000, 784, dtype=torch.uint8), "dynamic")

@@ -37,13 +37,13 @@ def test_compare_table(tmp_path):
     assert format_markdown(rows) == (
         "| dataset | model | prior | K | metric | value | active units | points | runs | epochs | train s | eval s |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-        "| frey-faces | hvae | vamp | 500 | bits/dim | 4.3829 | 40/40 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
-        "| mnist5k | hvae | standard |  | ln p(x) | -100.56 | 8/25 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
-        "| mnist5k | hvae | vamp | 500 | ln p(x) | -97.17 | 12/30 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
+        "| frey-faces | hvae | vamp | 500 | bits/dim | 4.3829 | z2: 40, z1: 40 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
+        "| mnist5k | hvae | standard |  | ln p(x) | -100.56 | z2: 8, z1: 25 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
+        "| mnist5k | hvae | vamp | 500 | ln p(x) | -97.17 | z2: 12, z1: 30 | 500 x 5000 | 1 | 2 | 3 | 12 |\n"
     )
     csv_lines = format_csv(rows).splitlines()
     assert csv_lines[0] == "dataset,model,prior,K,metric,value,active units,points,runs,epochs,train s,eval s"
-    assert csv_lines[2] == "mnist5k,hvae,standard,,ln p(x),-100.56,8/25,500 x 5000,1,2,3,12"
+    assert csv_lines[2] == "mnist5k,hvae,standard,,ln p(x),-100.56,\"z2: 8, z1: 25\",500 x 5000,1,2,3,12"
 
 
 def test_repeated_runs_give_mean_and_standard_deviation(tmp_path):
@@ -81,4 +81,5 @@ def test_report_lists_numbers_and_figures(tmp_path):
     }
     text = write_report(tmp_path, summary, TrainConfig(), {"samples": tmp_path / "samples.png"}).read_text()
     assert "| log-likelihood ln p(x) (nats) | -90.00 ± 1.50 |" in text
+    assert "| quantity | value ± SE (standard error over the test points) |" in text
     assert "| active units | z2: 5 / 40, z1: 7 / 40 |" in text and "![samples](samples.png)" in text

@@ -81,8 +81,10 @@ def test_every_term_matches_an_explicit_loop():
         return dist.Normal(loc[m].double(), scale[m].double()).log_prob(value.double()).sum(-1)
 
     def log_p(value):
-        terms = [dist.Normal(prior.locs[k].double(), prior.scales[k].double()).log_prob(value.double()).sum(-1)
-                 for k in range(3)]
+        terms = [
+            dist.Normal(prior.locs[k].double(), prior.scales[k].double()).log_prob(value.double()).sum(-1)
+            for k in range(3)
+        ]
         return torch.logsumexp(torch.stack(terms), 0) - math.log(3)
 
     for n in range(n_points):

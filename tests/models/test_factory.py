@@ -25,7 +25,13 @@ def test_a_table2_config_builds_an_hvae_with_its_prior():
 @pytest.mark.parametrize("prior", ["exemplar", "flow"])
 def test_new_priors_in_every_model(model_name, prior):
     config = dataclasses.replace(
-        resolve_config(None, {}), model=model_name, prior=prior, components=4, latent_dim=3, hidden=8, flow_depth=2,
+        resolve_config(None, {}),
+        model=model_name,
+        prior=prior,
+        components=4,
+        latent_dim=3,
+        hidden=8,
+        flow_depth=2,
         flow_hidden=8,
     )
     images = torch.rand(20, 64)

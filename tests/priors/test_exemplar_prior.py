@@ -25,13 +25,16 @@ N, D, M = 12, 6, 3
 U32 = torch.finfo(torch.float32).eps / 2
 
 
-def make_prior(num_exemplars=N - 1, log_scale=math.log(0.7), n=N):
+SIGMA = 0.7  # the shared scale the tests set
+
+
+def make_prior(num_exemplars=N - 1, n=N):
     torch.manual_seed(1)
     encoder = GaussianEncoder(D, M, hidden=8)
     images = torch.rand(n, D)
     prior = ExemplarPrior(encoder, M, D, images, num_exemplars=num_exemplars)
     with torch.no_grad():
-        prior.log_scale.fill_(log_scale)
+        prior.log_scale.fill_(math.log(SIGMA))
     return prior, encoder, images
 
 
@@ -132,7 +135,7 @@ def test_the_mixture_is_an_equal_gaussian_mixture_with_one_shared_isotropic_scal
     distribution = prior()
     assert isinstance(distribution, EqualGaussianMixture)
     assert distribution.scales.shape == (N, M)
-    assert torch.allclose(distribution.scales, torch.full((N, M), 0.7))
+    assert torch.allclose(distribution.scales, torch.full((N, M), SIGMA))
     assert torch.allclose(distribution.locs, encoder(images)[0])
 
 

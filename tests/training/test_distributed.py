@@ -90,6 +90,7 @@ def test_two_processes_equal_one_process_on_the_global_batch(runs):
 def test_only_rank_0_writes_the_run_folder(runs):
     tmp = runs["tmp"]
     assert {p.name for p in (tmp / "run").iterdir()} == {
+        ".pyro-vamp.lock",  # rank 0's lock on the folder
         "config.json",
         "metrics.jsonl",
         "checkpoint-last.pt",

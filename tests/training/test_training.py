@@ -118,7 +118,7 @@ def test_sigint_to_a_training_process(tmp_path):
 
 
 class NaNAfter:
-    """Wraps build_model so that the decoder's output turns NaN at one training step."""
+    """Wraps model_for so that the decoder's output turns NaN at one training step."""
 
     def __init__(self, step):
         self.step, self.calls = step, 0
@@ -137,7 +137,7 @@ class NaNAfter:
         return model
 
 
-training_build_model = training_configured.build_model
+training_build_model = training_configured.model_for
 
 
 @pytest.mark.filterwarnings("ignore:Encountered NaN:UserWarning")  # the NaN is the point
@@ -145,7 +145,7 @@ def test_nan_stops_and_keeps_the_checkpoints(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     training.train(TrainConfig(epochs=2, **SMALL), run_dir)
     before = {name: (run_dir / name).read_bytes() for name in ("checkpoint-best.pt", "checkpoint-last.pt")}
-    monkeypatch.setattr(training_configured, "build_model", NaNAfter(step=5))
+    monkeypatch.setattr(training_configured, "model_for", NaNAfter(step=5))
     with pytest.raises(training.TrainingError, match="at epoch 3, step 5"):
         training.train(TrainConfig(epochs=4, **SMALL), run_dir, resume=True)
     assert {name: (run_dir / name).read_bytes() for name in before} == before
@@ -158,7 +158,7 @@ def test_a_checkpoint_of_another_model_is_rejected(tmp_path):
     with pytest.raises(InputError, match="does not match the run's model"):
         load_run(tmp_path / "hvae")
     with pytest.raises(InputError, match="other settings"):
-        training.train(TrainConfig(epochs=2, **{**SMALL, "lr": 0.5}), tmp_path / "vae", resume=True)
+        training.train(TrainConfig(epochs=2, **{**SMALL, "warmup": 5}), tmp_path / "vae", resume=True)
 
 
 @pytest.mark.parametrize(
