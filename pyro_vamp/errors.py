@@ -19,7 +19,8 @@ class DownloadError(InputError):
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (a NaN or Inf loss or gradient); the checkpoints are left as they were."""
+    """Training cannot go on (a NaN or Inf loss, gradient, parameter or validation ELBO); the
+    checkpoints are left as they were."""
 
 
 class TrainingInterrupted(Exception):

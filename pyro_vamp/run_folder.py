@@ -518,12 +518,12 @@ class RunWriter:
             why = (
                 f"{LAST_CHECKPOINT} is unreadable ({last_error})"
                 if last_error
-                else f"{LAST_CHECKPOINT} is missing"
+                else f"{LAST_CHECKPOINT} is missing (the process died between the two writes)"
                 if last is None
-                else f"{LAST_CHECKPOINT} holds the older epoch {last['epoch']}"
+                else f"{LAST_CHECKPOINT} holds the older epoch {last['epoch']} (the process died between two writes)"
             )
             if self.is_main:
-                logger.warning(f"resuming from {self.best} (epoch {best['epoch']}): {why}, the process was killed")
+                logger.warning(f"resuming from {self.best} (epoch {best['epoch']}): {why}")
                 save_checkpoint(best, self.last)
             chosen = best
         elif last_error or best_error:

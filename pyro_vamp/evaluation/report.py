@@ -48,9 +48,7 @@ def write_report(run_dir: Path, summary: dict, config: TrainConfig, figure_paths
         ),
         *([f"| bits per dimension | {summary['bits_per_dim']:.4f} |"] if summary["bits_per_dim"] is not None else []),
         *(
-            [
-                f"| ln p(x) in the data's own units (standardised ln p(x) + log-Jacobian) | {summary['test_ll_original']:.2f} |"
-            ]
+            [f"| ln p(x) in the data's own units (standardised + log-Jacobian) | {summary['test_ll_original']:.2f} |"]
             if "test_ll_original" in summary
             else []
         ),
