@@ -25,3 +25,15 @@ try:
     __version__ = version("pyro-vamp")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
+
+#: What ``pyro_vamp.NAME`` gives without importing torch until it is used.
+_LAZY = {"fit": "pyro_vamp.training", "evaluate": "pyro_vamp.evaluation", "train": "pyro_vamp.training"}
+
+
+def __getattr__(name: str):
+    """``pyro_vamp.fit``, ``pyro_vamp.evaluate`` and ``pyro_vamp.train``, imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pyro_vamp' has no attribute {name!r}")

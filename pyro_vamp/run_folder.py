@@ -418,8 +418,10 @@ def run_record(config: TrainConfig, dataset: ImageDataset, source: dict) -> dict
 
 
 def _settings_of(checkpoint: dict) -> dict:
+    """The settings a checkpoint was written with; a setting that did not exist yet when it was
+    written (e.g. ``precision``) has its default, the value that run had in effect."""
     settings = checkpoint.get("config")
-    return settings if isinstance(settings, dict) else {}
+    return {**TrainConfig().to_dict(), **settings} if isinstance(settings, dict) else {}
 
 
 class RunWriter:
@@ -473,9 +475,11 @@ class RunWriter:
         ours = is_run_folder(self.run_dir)
         if resume:
             if not ours and (found or not locked_before):
-                what = f"holds {', '.join(found)} but no config.json of a pyro-vamp run" if found else "holds no run"
+                if not found:
+                    raise InputError(f"--resume: {self.run_dir} holds no run to resume; start it without --resume")
                 raise InputError(
-                    f"--resume: {self.run_dir} {what}, so there is nothing to resume; choose another --out"
+                    f"--resume: {self.run_dir} holds {', '.join(found)} but no config.json of a pyro-vamp run, "
+                    "so there is nothing to resume; choose another --out"
                 )
         elif found:
             if ours:

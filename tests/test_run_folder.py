@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -257,7 +258,7 @@ def test_a_second_writer_is_refused_naming_the_holder(trained, tmp_path, capsys)
     it (pid, host, command), and write nothing; once it ends they run."""
     run_dir = copy_run(trained, tmp_path / "run")
     before = files(run_dir)
-    holder = f"pid {os.getpid()} on {os.uname().nodename}"
+    holder = f"pid {os.getpid()} on {socket.gethostname()}"
     with RunLock(run_dir):
         with pytest.raises(InputError, match=f"in use by another pyro-vamp command \\({holder}"):
             train(run_dir, 2, resume=True)
@@ -406,3 +407,17 @@ def test_sigkill_at_ten_moments_of_the_writes_then_resume_is_exact(straight, tmp
         assert temporaries(run_dir) == [], point
         assert_same_parameters(straight, run_dir)
         assert without_times(run_dir) == without_times(straight), point
+
+
+def test_a_run_saved_before_newer_settings_existed_still_resumes(tmp_path):
+    """Checkpoints written before ``precision``, ``flow_depth``, ``data``, ... existed hold no such keys:
+    the settings they ran with were the defaults, so resuming them is not a change of settings."""
+    settings = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=1, batch_size=500)
+    run_dir = tmp_path / "run"
+    training.train(TrainConfig(epochs=1, **settings), run_dir)
+    for name in (LAST_CHECKPOINT, BEST_CHECKPOINT):
+        state = load_checkpoint(run_dir / name)
+        for newer in ("precision", "flow_depth", "flow_hidden", "data", "likelihood", "binarize", "logger"):
+            del state["config"][newer]
+        run_folder.save_checkpoint({k: v for k, v in state.items() if k != "format"}, run_dir / name)
+    assert training.train(TrainConfig(epochs=2, **settings), run_dir, resume=True).epochs == 2

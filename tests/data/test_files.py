@@ -330,3 +330,23 @@ def test_bad_input_is_one_line_naming_the_file(case, digits, tmp_path):
         load(target, tmp_path, **options)
     message = str(raised.value)
     assert "\n" not in message and str(path) in message and words in message
+
+
+def test_each_input_form_gives_the_same_first_epoch_loss(digits, tmp_path, monkeypatch):
+    from pyro_vamp.config import TrainConfig
+    from pyro_vamp.run_folder import read_metrics
+    from pyro_vamp.training import train
+
+    monkeypatch.setenv("PYRO_VAMP_DATA_DIR", str(tmp_path / "data-cache"))  # where the PNG cache goes
+    images, labels = digits
+    np.save(tmp_path / "digits.npy", images)
+    np.savez(tmp_path / "digits.npz", images=images, labels=labels)
+    torch.save(torch.from_numpy(images), tmp_path / "digits.pt")
+    write_pngs(tmp_path / "pngs", images)
+    tiny = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=1, batch_size=60, epochs=1)
+    losses = []
+    for name in ("digits.npy", "digits.npz", "digits.pt", "pngs"):
+        config = TrainConfig(data=str(tmp_path / name), dataset=name, **tiny)
+        train(config, tmp_path / f"run-{name}")
+        losses.append(read_metrics(tmp_path / f"run-{name}")[0]["train_loss"])
+    assert losses[0] == losses[1] == losses[2] == losses[3]

@@ -2,6 +2,7 @@
 (not the first, which are all one class), captioned pseudo-input blocks instead of a strip, and a
 comparison whose numbers stay whole at 80 columns and name each latent layer."""
 
+import importlib
 import json
 from types import SimpleNamespace
 
@@ -17,6 +18,8 @@ from pyro_vamp.data.mnist5k import PER_CLASS, SPLIT_SEED, mnist5k_path, read_mni
 from pyro_vamp.evaluation import figures
 from pyro_vamp.evaluation.evaluate import write_figures
 from pyro_vamp.models import MODELS
+
+evaluate_module = importlib.import_module("pyro_vamp.evaluation.evaluate")
 
 
 def test_the_selection_is_fixed_and_spans_the_classes_of_a_class_ordered_test_split():
@@ -43,6 +46,7 @@ def test_write_figures_reconstructs_the_fixed_selection(tmp_path, monkeypatch):
         return path
 
     monkeypatch.setattr(figures, "save_reconstructions", capture)
+    monkeypatch.setattr(evaluate_module, "display_shape", lambda run: (28, 28))  # images of 28 x 28
     images = (torch.arange(200)[:, None] >> torch.arange(784)[None, :] % 8 & 1).to(torch.uint8)  # row i encodes i
     split = Split(images, "binary")
     run = SimpleNamespace(model=vamp_vae(), image_shape=(28, 28), config=TrainConfig(), run_dir=tmp_path)
