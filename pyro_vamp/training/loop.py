@@ -58,7 +58,7 @@ VALIDATION_BATCH = 1000
 #: The settings of the loop itself (the :class:`TrainConfig` fields :func:`fit` takes).
 LOOP_SETTINGS = ("epochs", "warmup", "early_stopping", "batch_size", "lr", "optimizer", "seed", "device", "precision")
 #: Settings that may differ when a run is resumed.
-RESUMABLE_CHANGES = ("epochs", "device", "data_dir", "lr")
+RESUMABLE_CHANGES = ("epochs", "device", "data_dir", "lr", "logger", "mlflow_uri", "log_images_every")
 
 
 def warmup_beta(epoch: int, warmup: int) -> float:

@@ -105,40 +105,11 @@ def test_resume_continues_and_a_finished_run_is_never_overwritten(run_dir, tmp_p
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     best = hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest()
-    again = pyro_vamp(
-        "train",
-        "--model",
-        "vae",
-        "--prior",
-        "vamp",
-        "--components",
-        10,
-        "--epochs",
-        2,
-        "--warmup",
-        1,
-        "--out",
-        copy,
-        check=False,
-    )
+    train = ["train", "--model", "vae", "--prior", "vamp", "--components", 10, "--warmup", 1, "--out", copy]
+    again = pyro_vamp(*train, "--epochs", 2, check=False)
     assert again.returncode == 2 and "--resume" in again.stderr
     assert hashlib.sha256((copy / "checkpoint-best.pt").read_bytes()).hexdigest() == best
-    pyro_vamp(
-        "train",
-        "--model",
-        "vae",
-        "--prior",
-        "vamp",
-        "--components",
-        10,
-        "--epochs",
-        3,
-        "--warmup",
-        1,
-        "--out",
-        copy,
-        "--resume",
-    )
+    pyro_vamp(*train, "--epochs", 3, "--resume")
     assert len((copy / "metrics.jsonl").read_text().splitlines()) == 3
 
 

@@ -8,9 +8,6 @@ from tests.common import REPO
 
 yaml = pytest.importorskip("yaml")
 
-#: Being rewritten in another change, which is to give it the same two properties.
-REWRITTEN_ELSEWHERE = {"priors.md"}
-
 
 def tutorial_pages() -> list[str]:
     nav = yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"]
@@ -19,15 +16,7 @@ def tutorial_pages() -> list[str]:
 
 
 def pages():
-    return [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(reason="rewritten in another change", strict=False)]
-            if name in REWRITTEN_ELSEWHERE
-            else [],
-        )
-        for name in tutorial_pages()
-    ]
+    return tutorial_pages()
 
 
 def test_the_tutorials_are_found():

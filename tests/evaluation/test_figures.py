@@ -31,7 +31,7 @@ def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_c
         d, likelihood=likelihood, prior="vamp", num_components=20, latent_dim=3, hidden=8, image_shape=shape
     )
     (tmp_path / METRICS_FILE).write_text('{"epoch": 1, "beta": 0.5, "train_loss": 3.0, "val_elbo": -2.0}\n')
-    run = LoadedRun(tmp_path, TrainConfig(), shape, likelihood, model, epoch=1)
+    run = LoadedRun(tmp_path, TrainConfig(), {"image_shape": list(shape), "likelihood": likelihood}, model, epoch=1)
     split = Split(torch.randint(0, 256, (60, d), dtype=torch.uint8), "grey")
     paths = write_figures(run, split, torch.randn(60), tmp_path)
     expected = {
@@ -52,7 +52,7 @@ def test_every_figure_has_the_expected_size(tmp_path, shape, likelihood, model_c
 
 def test_no_pseudo_input_figures_without_a_vampprior(tmp_path):
     model = VAE(12, prior="standard", latent_dim=2, hidden=4)
-    run = LoadedRun(tmp_path, TrainConfig(), (3, 4), "bernoulli", model, epoch=1)
+    run = LoadedRun(tmp_path, TrainConfig(), {"image_shape": [3, 4], "likelihood": "bernoulli"}, model, epoch=1)
     paths = write_figures(run, Split(torch.zeros(5, 12, dtype=torch.uint8), "binary"), torch.randn(5), tmp_path)
     assert set(paths) == {"samples", "reconstructions", "ll_histogram", "aggregate_posterior"}
     with pytest.raises(ValueError, match="only a VampPrior"):

@@ -43,7 +43,7 @@ def test_compare_table(tmp_path):
     )
     csv_lines = format_csv(rows).splitlines()
     assert csv_lines[0] == "dataset,model,prior,K,metric,value,active units,points,runs,epochs,train s,eval s"
-    assert csv_lines[2] == "mnist5k,hvae,standard,,ln p(x),-100.56,\"z2: 8, z1: 25\",500 x 5000,1,2,3,12"
+    assert csv_lines[2] == 'mnist5k,hvae,standard,,ln p(x),-100.56,"z2: 8, z1: 25",500 x 5000,1,2,3,12'
 
 
 def test_repeated_runs_give_mean_and_standard_deviation(tmp_path):
