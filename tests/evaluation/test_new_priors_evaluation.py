@@ -15,7 +15,6 @@ from pyro_vamp.config import TrainConfig
 from pyro_vamp.data import Split, load_dataset
 from pyro_vamp.errors import InputError
 from pyro_vamp.evaluation import evaluate_run
-from pyro_vamp.evaluation.evaluate import attach_training_data
 from pyro_vamp.models import build_model
 from pyro_vamp.run_folder import load_checkpoint, load_run
 
@@ -63,9 +62,7 @@ def test_a_loaded_exemplar_run_needs_its_training_images_back(tmp_path):
     assert not bare.prior.has_exemplars and bare.prior.num_components == 4000
     with pytest.raises(RuntimeError, match="attach_exemplars"):
         bare.sample_images(2)
-    dataset = load_dataset("mnist5k")
-    attach_training_data(bare, dataset)
-    attach_training_data(run.model, dataset)
+    bare.prior.attach_exemplars(load_dataset("mnist5k").train.unit_interval())  # what load_run does
     z = torch.randn(3, 4)
     with bare.prior.frozen() as a, run.model.prior.frozen() as b:
         assert torch.equal(a.log_prob(z), b.log_prob(z))
@@ -74,7 +71,7 @@ def test_a_loaded_exemplar_run_needs_its_training_images_back(tmp_path):
         train = Split(torch.zeros(4000, 784, dtype=torch.uint8), "dynamic")
 
     with pytest.raises(InputError, match="not the 4000 training images"):
-        attach_training_data(run.model, Other())
+        load_run(run_dir, dataset=Other())
     result = CliRunner().invoke(cli, ["sample", str(run_dir), "-n", "2", "--pseudo-input", "0"])
     assert isinstance(result.exception, InputError)  # exit code 2 from the installed command
     assert "only a VampPrior has pseudo-inputs" in str(result.exception)
