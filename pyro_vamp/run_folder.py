@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 import pyro
 import torch
@@ -356,7 +356,8 @@ def holding_run_lock(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with RunLock(Path(args[0] if args else kwargs["run_dir"])):  # type: ignore[arg-type]
+        run_dir = cast("str | Path", args[0] if args else kwargs["run_dir"])
+        with RunLock(Path(run_dir)):
             return function(*args, **kwargs)
 
     return locked
@@ -530,8 +531,8 @@ class RunWriter:
                 logger.warning(f"resuming from {self.best} (epoch {best['epoch']}): {why}")
                 save_checkpoint(best, self.last)
             chosen = best
-        elif last_error or best_error:
-            raise last_error or best_error  # type: ignore[misc]
+        elif (error := last_error or best_error) is not None:
+            raise error
         else:
             if self.is_main:
                 logger.warning(
