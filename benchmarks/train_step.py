@@ -37,13 +37,13 @@ tune_openmp()
 import pyro  # noqa: E402  (after the OpenMP setting)
 import torch  # noqa: E402
 from machine import add_device_argument, start_run, sync  # noqa: E402
+from mixture_cost import Float32Mixture  # noqa: E402
 from pyro.infer import Trace_ELBO  # noqa: E402
 from reference import Straightforward, fast_loss  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from pyro_vamp.data import load_dataset  # noqa: E402
 from pyro_vamp.models import MODELS  # noqa: E402
-from pyro_vamp.priors import EqualGaussianMixture  # noqa: E402
 from pyro_vamp.training import precision  # noqa: E402
 
 BETA = 0.5
@@ -79,18 +79,6 @@ def plain_step(loss_fn, parameters, **adam):
         return loss.item()
 
     return step
-
-
-class Float32Mixture(EqualGaussianMixture):
-    """The mixture as it was before the exact training mixture: the expanded quadratic in float32."""
-
-    def component_log_prob(self, value):
-        precision_ = self.scales.pow(-2)
-        flat = value.reshape(-1, value.shape[-1])
-        quad = flat.pow(2) @ precision_.T - 2 * flat @ (self.locs * precision_).T
-        const = (self.locs.pow(2) * precision_).sum(-1) + 2 * self.scales.log().sum(-1)
-        log_n = -0.5 * (quad + const + self.locs.shape[-1] * math.log(2 * math.pi))
-        return log_n.reshape(*value.shape[:-1], self.num_components)
 
 
 def float32_mixture_step(model):
