@@ -1,12 +1,10 @@
 """Evaluate a trained model: importance-sampled log-likelihood, ELBO and its terms, bits/dim,
 active units, and the paper's figures, written to the run folder."""
 
-import contextlib
 import json
 import math
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,8 +17,9 @@ from torch import nn
 from ..data import Split, load_config_data
 from ..data.dataset import as_split
 from ..inference import active_units, importance_sample, posterior_means, top_latent_decomposition
+from ..inference.memory import bytes_per_row, rows_per_chunk
 from ..models import LatentVariableModel
-from ..priors import VampPrior
+from ..priors import VampPrior, frozen_prior
 from ..run_folder import (
     EVAL_FILE,
     FIGURE_FILES,
@@ -36,7 +35,6 @@ from ..run_folder import (
 from ..runtime import resolve_device
 from . import figures
 from .images import save_image_grid
-from .memory import bytes_per_row, rows_per_chunk
 from .report import write_report
 
 POINTS_PER_BATCH = 20
@@ -74,7 +72,7 @@ def evaluate_model(
     results: dict[str, list[torch.Tensor]] = {"log_likelihood": [], "elbo": [], "reconstruction": []}
     means: dict[str, list[torch.Tensor]] = {name: [] for name in sites}
     done = 0
-    with _frozen_prior(model), pyro.validation_enabled(False):
+    with frozen_prior(model), pyro.validation_enabled(False):
         for x in split.batches(points_per_batch):
             estimate = importance_sample(model.model, model.guide, x, num_samples, chunk)
             for key in results:
@@ -108,12 +106,6 @@ def latent_sites(model: nn.Module, data: Split) -> tuple[str, ...]:
         for name, site in trace.nodes.items()
         if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)
     )
-
-
-def _frozen_prior(model: nn.Module) -> AbstractContextManager:
-    """The model's prior built once in float64 (:meth:`pyro_vamp.priors.Prior.frozen`) where it has one."""
-    frozen = getattr(getattr(model, "prior", None), "frozen", None)
-    return frozen() if callable(frozen) else contextlib.nullcontext()
 
 
 def evaluate(

@@ -12,7 +12,7 @@ name             class                               p(z)
 ===============  ==================================  ======================================
 """
 
-from .base import Prior
+from .base import Prior, frozen_prior
 from .exemplar import ExemplarPrior
 from .factory import PRIOR_NAMES, PriorSpec, make_prior, resolve_prior
 from .flow import FlowPrior
@@ -28,6 +28,7 @@ __all__ = [
     "FlowPrior",
     "MixtureOfGaussiansPrior",
     "Prior",
+    "frozen_prior",
     "PriorSpec",
     "StandardPrior",
     "VampPrior",

@@ -1,6 +1,6 @@
 """What every prior module shares: it yields a Pyro distribution over R^M when called."""
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 from pyro.distributions import TorchDistribution
@@ -47,3 +47,10 @@ class Prior(nn.Module):
             yield self._frozen
         finally:
             self._frozen = None
+
+
+def frozen_prior(model: nn.Module) -> AbstractContextManager:
+    """``model.prior.frozen()`` (:meth:`Prior.frozen`: built once, float64) for a model with such a
+    prior, else a block that does nothing (a user's model without one)."""
+    frozen = getattr(getattr(model, "prior", None), "frozen", None)
+    return frozen() if callable(frozen) else nullcontext()

@@ -45,6 +45,7 @@ from ..config import TrainConfig
 from ..data import Split
 from ..data.dataset import as_split, split_indices
 from ..errors import InputError, TrainingError, TrainingInterrupted
+from ..priors import frozen_prior
 from ..run_folder import RunWriter
 from ..runtime import resolve_device
 from . import distributed, precision
@@ -217,16 +218,10 @@ def validation_elbo(model: nn.Module, split: Split, batch_size: int = VALIDATION
     """Mean single-sample ELBO per point at beta = 1 over ``split`` (a :class:`~pyro_vamp.data.Split`)."""
     elbo = Trace_ELBO()
     total = 0.0
-    with pyro.validation_enabled(False), _frozen_prior(model):  # NaN or Inf: a non-finite ELBO, not a crash
+    with pyro.validation_enabled(False), frozen_prior(model):  # NaN or Inf: a non-finite ELBO, not a crash
         for x in split.batches(batch_size):
             total += elbo.loss(model.model, model.guide, x)
     return -total / len(split)
-
-
-def _frozen_prior(model: nn.Module) -> AbstractContextManager:
-    """The model's prior built once in float64 (:meth:`pyro_vamp.priors.Prior.frozen`) where it has one."""
-    frozen = getattr(getattr(model, "prior", None), "frozen", None)
-    return frozen() if callable(frozen) else contextlib.nullcontext()
 
 
 def _registration_disabled(model: torch.nn.Module) -> AbstractContextManager:
