@@ -26,8 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from pyro_vamp.data import load_dataset  # noqa: E402
 from pyro_vamp.evaluation import evaluate_model  # noqa: E402
-from pyro_vamp.evaluation.memory import bytes_per_row, rows_per_chunk  # noqa: E402
 from pyro_vamp.inference import importance_sample  # noqa: E402
+from pyro_vamp.inference.memory import bytes_per_row, rows_per_chunk  # noqa: E402
 from pyro_vamp.models import MODELS  # noqa: E402
 from pyro_vamp.runtime import tune_malloc  # noqa: E402
 

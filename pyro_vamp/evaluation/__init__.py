@@ -1,6 +1,6 @@
 """Evaluation of a trained model: the importance-sampled log-likelihood and the ELBO's terms
-(:mod:`.evaluate`), the latent space (:mod:`.latent`), memory budgets for the sampler (:mod:`.memory`),
-the paper's figures (:mod:`.figures`, :mod:`.images`), and the run's report and the comparison of runs
+(:mod:`.evaluate`, in memory-bounded chunks: :mod:`pyro_vamp.inference.memory`), the latent space
+(:mod:`.latent`), the paper's figures (:mod:`.figures`, :mod:`.images`), and the run's report and the comparison of runs
 (:mod:`.report`)."""
 
 from .evaluate import evaluate, evaluate_model, evaluate_run, summarize, write_figures

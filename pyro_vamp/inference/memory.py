@@ -1,7 +1,7 @@
 """Memory budgets for the importance sampler: how many (sample, data point) rows one chunk may hold.
 
 :func:`pyro_vamp.inference.importance_sample` chooses its default chunk with them, and
-``pyro-vamp eval`` its chunks (:mod:`pyro_vamp.evaluation.memory` re-exports them), so that peak
+``pyro-vamp eval`` its chunks, so that peak
 memory stays within a budget whatever the number of samples.
 """
 

@@ -49,7 +49,7 @@ def test_rows_per_chunk_is_bounded_whatever_the_number_of_samples():
 
 
 def test_memory_budget_sets_the_rows():
-    from pyro_vamp.evaluation.memory import CPU_ROWS, rows_per_chunk
+    from pyro_vamp.inference.memory import CPU_ROWS, rows_per_chunk
 
     cpu = torch.device("cpu")
     assert rows_per_chunk(cpu, row_bytes=1000, max_memory=300_000) == 300
