@@ -635,15 +635,18 @@ def load_run(
 ) -> LoadedRun:
     """Load a run folder's model from its ``best`` or ``last`` checkpoint onto ``device``.
 
-    Own data (``--data``) whose content changed since training is refused. A model whose prior is
-    made of the training images themselves (the Exemplar prior, whose checkpoint does not hold
-    them) gets them back from ``dataset``, else from the data the run names (``data_dir``
-    overrides the run's data folder).
+    Own data (``--data``) whose content changed since training is refused, unless the caller gives
+    the ``dataset`` it already holds (the trackers during training, which read the data at the start;
+    hashing the files again every few epochs would re-read them). A model whose prior is made of the
+    training images themselves (the Exemplar prior, whose checkpoint does not hold them) gets them
+    back from ``dataset``, else from the data the run names (``data_dir`` overrides the run's data
+    folder).
     """
     run_dir = Path(run_dir)
     record = read_run_record(run_dir)
     config = TrainConfig.from_dict(record["config"], str(run_dir / CONFIG_FILE))
-    check_source(record.get("source", {}), str(run_dir))
+    if dataset is None:
+        check_source(record.get("source", {}), str(run_dir))
     model = model_for(config, record["data"])
     name = BEST_CHECKPOINT if which == "best" else LAST_CHECKPOINT
     state = load_checkpoint(run_dir / name)
