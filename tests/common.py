@@ -6,6 +6,7 @@ the repository root on ``sys.path`` and test modules need no ``sys.path`` edits 
 
 import importlib.util
 import os
+import signal
 from pathlib import Path
 from types import ModuleType
 
@@ -26,3 +27,21 @@ def load_benchmark(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class InterruptAt:
+    """Training hooks that send this process ``signum`` after ``step`` steps of ``epoch``."""
+
+    def __init__(self, epoch, step, signum=signal.SIGINT):
+        self.target, self.epoch, self.steps, self.signum = (epoch, step), 0, 0, signum
+
+    def start_epoch(self, epoch, num_steps, beta):
+        self.epoch, self.steps = epoch, 0
+
+    def step(self, loss):
+        self.steps += 1
+        if (self.epoch, self.steps) == self.target:
+            os.kill(os.getpid(), self.signum)
+
+    def end_epoch(self, record):
+        pass

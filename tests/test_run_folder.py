@@ -23,7 +23,7 @@ from pyro_vamp.evaluation import figures as figures_module
 from pyro_vamp.evaluation.images import save_image_grid
 from pyro_vamp.evaluation.report import write_report
 from pyro_vamp.run_folder import BEST_CHECKPOINT, LAST_CHECKPOINT, RunLock, load_checkpoint
-from tests.training.test_training import InterruptAt
+from tests.common import InterruptAt
 
 SMALL = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500, lr=1e-3)
 CLI_SMALL = ["--model", "vae", "--prior", "vamp", "--components", "5", "--latent-dim", "4", "--hidden", "16"]

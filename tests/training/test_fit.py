@@ -2,8 +2,6 @@
 with the project's loop, and ``evaluate`` scores it; a linear-Gaussian model has a closed-form ln p(x)."""
 
 import math
-import os
-import signal
 
 import pyro
 import pyro.distributions as dist
@@ -17,7 +15,8 @@ from pyro_vamp.evaluation import evaluate
 from pyro_vamp.networks.dense import GaussianEncoder
 from pyro_vamp.priors import VampPrior
 from pyro_vamp.run_folder import LAST_CHECKPOINT, METRICS_FILE, load_checkpoint
-from pyro_vamp.training import PyroFunctions, TrainingHooks, fit
+from pyro_vamp.training import PyroFunctions, fit
+from tests.common import InterruptAt
 
 
 class LinearGaussian(nn.Module):
@@ -120,19 +119,6 @@ def test_fit_resumes_a_user_model_bit_for_bit(tmp_path):
     resumed = trained_user_model(tmp_path / "resumed", resume=True).model.state_dict()
     assert_same_parameters(straight, resumed)
     assert load_checkpoint(tmp_path / "resumed" / LAST_CHECKPOINT)["epoch"] == 4
-
-
-class InterruptAt(TrainingHooks):
-    def __init__(self, epoch, step):
-        self.target, self.epoch, self.steps = (epoch, step), 0, 0
-
-    def start_epoch(self, epoch, num_steps, beta):
-        self.epoch, self.steps = epoch, 0
-
-    def step(self, loss):
-        self.steps += 1
-        if (self.epoch, self.steps) == self.target:
-            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_sigint_in_fit_saves_a_checkpoint_exits_130_and_resumes_exactly(tmp_path):

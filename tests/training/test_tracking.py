@@ -18,7 +18,8 @@ from pyro_vamp.config import TrainConfig, resolve_config  # noqa: E402
 from pyro_vamp.run_folder import load_checkpoint, read_metrics  # noqa: E402
 from pyro_vamp.sweep import EvalOptions, Experiment, run_experiment  # noqa: E402
 from pyro_vamp.training import tracking  # noqa: E402
-from tests.training.test_training import SMALL, InterruptAt, assert_same_parameters  # noqa: E402
+from tests.common import InterruptAt  # noqa: E402
+from tests.training.test_training import SMALL, assert_same_parameters  # noqa: E402
 
 # 4,000 training images in batches of 500: 8 steps per epoch
 STEPS = 8

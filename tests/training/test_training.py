@@ -18,7 +18,7 @@ from pyro_vamp.run_folder import load_checkpoint, load_run
 from pyro_vamp.training import configured as training_configured
 from pyro_vamp.training.early_stopping import EarlyStopping
 from pyro_vamp.training.optim import NormalizedGradientAdam
-from tests.common import REPO
+from tests.common import REPO, InterruptAt
 
 SMALL = dict(model="vae", prior="vamp", components=5, latent_dim=4, hidden=16, warmup=2, batch_size=500, lr=1e-3)
 
@@ -44,21 +44,6 @@ def test_resume_gives_the_parameters_of_an_uninterrupted_run(tmp_path):
 def metrics_without_times(run_dir):
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
-
-
-class InterruptAt(training.TrainingHooks):
-    """Sends this process ``signum`` after ``step`` steps of ``epoch``."""
-
-    def __init__(self, epoch, step, signum=signal.SIGINT):
-        self.target, self.epoch, self.steps, self.signum = (epoch, step), 0, 0, signum
-
-    def start_epoch(self, epoch, num_steps, beta):
-        self.epoch, self.steps = epoch, 0
-
-    def step(self, loss):
-        self.steps += 1
-        if (self.epoch, self.steps) == self.target:
-            os.kill(os.getpid(), self.signum)
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
