@@ -294,14 +294,13 @@ def encode(run_dir, split, out, device):
 
     import numpy as np
 
-    from pyro_vamp.data import load_config_data
     from pyro_vamp.evaluation.latent import encode as encode_split
     from pyro_vamp.run_folder import load_run, write_file
     from pyro_vamp.runtime import resolve_device
 
     on = resolve_device(device)
     run = load_run(run_dir, "best", on)
-    dataset = load_config_data(run.config)
+    dataset = run.data()
     arrays = {name: means.numpy() for name, means in encode_split(run.model, dataset.split(split).to(on)).items()}
     if dataset.labels is not None:
         arrays["labels"] = dataset.labels[split].numpy()
@@ -325,7 +324,6 @@ def interpolate(run_dir, between, steps, split, out, device):
     one row, data point I, the path, data point J."""
     import torch
 
-    from pyro_vamp.data import load_config_data
     from pyro_vamp.evaluation.evaluate import display_shape
     from pyro_vamp.evaluation.images import save_image_grid
     from pyro_vamp.evaluation.latent import interpolate as interpolate_between
@@ -337,7 +335,7 @@ def interpolate(run_dir, between, steps, split, out, device):
     shape = display_shape(run)
     if shape is None:
         raise InputError(f"{run_dir} was trained on data that are not images; use pyro-vamp encode for its latents")
-    points = load_config_data(run.config).split(split)
+    points = run.data().split(split)
     if max(between) >= len(points):
         raise InputError(f"--between {between[0]} {between[1]}: the {split} split has rows 0 to {len(points) - 1}")
     x = points.unit_interval()[list(between)].to(on)

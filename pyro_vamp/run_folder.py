@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar, cast
 
@@ -587,13 +587,22 @@ class RunWriter:
 @dataclass
 class LoadedRun:
     """A trained run: its config, the facts of its data (:func:`dataset_facts`), and the model with
-    the chosen checkpoint's weights."""
+    the chosen checkpoint's weights; :meth:`data` gives its dataset."""
 
     run_dir: Path
     config: TrainConfig
     facts: dict
     model: LatentVariableModel
     epoch: int
+    data_dir: str | None = None
+    _dataset: ImageDataset | None = field(default=None, repr=False)
+
+    def data(self) -> ImageDataset:
+        """The run's dataset (from ``data_dir`` if given to :func:`load_run`), read once: the one
+        :func:`load_run` read already for an Exemplar prior's training images, else read now."""
+        if self._dataset is None:
+            self._dataset = load_config_data(self.config, self.data_dir)
+        return self._dataset
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
@@ -640,7 +649,7 @@ def load_run(
     hashing the files again every few epochs would re-read them). A model whose prior is made of the
     training images themselves (the Exemplar prior, whose checkpoint does not hold them) gets them
     back from ``dataset``, else from the data the run names (``data_dir`` overrides the run's data
-    folder).
+    folder); the returned run keeps the dataset so read for :meth:`LoadedRun.data`.
     """
     run_dir = Path(run_dir)
     record = read_run_record(run_dir)
@@ -655,14 +664,15 @@ def load_run(
     except (KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{run_dir / name} does not match the run's model ({first}); retrain or restore it") from None
+    run = LoadedRun(run_dir, config, record["data"], model, int(state["epoch"]), data_dir, dataset)
     attach = getattr(model.prior, "attach_exemplars", None)
     if callable(attach):
-        images = (dataset or load_config_data(config, data_dir)).train.unit_interval()
         try:
-            attach(images)
+            attach(run.data().train.unit_interval())
         except ValueError as err:
             raise InputError(f"{run_dir}: {err}") from None
-    return LoadedRun(run_dir, config, record["data"], model.to(device), int(state["epoch"]))
+    model.to(device)
+    return run
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

@@ -14,7 +14,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
-from ..data import Split, load_config_data
+from ..data import Split
 from ..data.dataset import as_split
 from ..inference import active_units, importance_sample, posterior_means, top_latent_decomposition
 from ..inference.memory import bytes_per_row, rows_per_chunk
@@ -267,7 +267,7 @@ def evaluate_run(
     on = resolve_device(device)
     run = load_run(run_dir, "best", on, data_dir=data_dir)  # refuses own data that changed
     config = run.config
-    dataset = load_config_data(config, data_dir)
+    dataset = run.data()
     data = dataset.split(split)
     if subset is not None and subset < len(data):
         generator = torch.Generator().manual_seed(SUBSET_SEED)

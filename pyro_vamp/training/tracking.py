@@ -42,7 +42,15 @@ import torch
 from ..config import TrainConfig
 from ..errors import InputError, TrainingInterrupted
 from ..evaluation.evaluate import display_shape
-from ..run_folder import FIGURE_FILES, LAST_CHECKPOINT, load_checkpoint, load_run, read_metrics, read_run_record
+from ..run_folder import (
+    FIGURE_FILES,
+    LAST_CHECKPOINT,
+    load_checkpoint,
+    load_run,
+    read_metrics,
+    read_run_record,
+    write_file,
+)
 from .loop import TrainingHooks
 
 #: The folder of a run's TensorBoard event files, inside the run folder.
@@ -340,7 +348,7 @@ class MLflowRun:
 
         client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         record = {"tracking_uri": uri, "experiment_id": experiment_id, "experiment": name, "run_id": run_id}
-        path.write_text(json.dumps(record, indent=2) + "\n")
+        write_file(path, (json.dumps(record, indent=2) + "\n").encode())
         return cls(client, run_id, {})
 
     def log_metrics(self, values: list[tuple[str, float, int]]) -> None:

@@ -44,6 +44,20 @@ def test_eval_reports_the_decomposition_and_its_figure(run_dir):
     assert "mutual information I(x;z) + marginal KL" in report and "aggregate_posterior.png" in report
 
 
+def test_eval_reads_the_data_once(run_dir, monkeypatch):
+    """The Exemplar prior's training images and the evaluated split come from one read of the data."""
+    import importlib
+
+    from pyro_vamp import run_folder
+
+    reads = []
+    read = run_folder.load_config_data
+    for module in (run_folder, importlib.import_module("pyro_vamp.evaluation.evaluate")):  # wherever it is imported
+        monkeypatch.setattr(module, "load_config_data", lambda *args: reads.append(args) or read(*args), raising=False)
+    evaluate_run(run_dir, num_samples=2, subset=10, device="cpu", make_figures=False, replace=True)
+    assert len(reads) == 1
+
+
 def test_sample_works_from_the_run_folder(run_dir, tmp_path):
     out = tmp_path / "samples.png"
     result = CliRunner().invoke(cli, ["sample", str(run_dir), "-n", "4", "--out", str(out), "--device", "cpu"])
