@@ -12,11 +12,14 @@ Frey Faces) it runs, with the same epochs and importance samples for every prior
     pyro-vamp train --config C --seed S --out RUNS/DATASET-hvae-PRIOR-seedS [--data-dir DATA]
     pyro-vamp eval RUNS/DATASET-hvae-PRIOR-seedS --samples 5000 [--data-dir DATA]
 
-and then tabulates test ln p(x) (nats; bits/dim for Frey Faces), the top latent's marginal
-KL(q(z) || p(z)) and mutual information I(x; z) (nats), the active units of z2 and z1, epochs and
-training time: mean ± standard deviation over the seeds. Runs already evaluated are read, not
-redone; an interrupted training is resumed (``--resume``). Heavy: on one GPU the mnist5k grid is
-18 runs of 80 epochs, Frey Faces 6 runs of up to 2,000 epochs.
+and then tabulates test ln p(x) (nats; bits/dim for Frey Faces), its difference to the VampPrior
+paired by seed and paired by test point, the test ELBO, the top latent's average
+KL(q(z2|x) || p(z2)) and its two parts, the marginal KL(q(z) || p(z)) and the mutual information
+I(x; z) (nats), the active units of z2 and z1, the best and the trained epochs, and the training
+and evaluation times: mean ± standard deviation over the seeds. Runs already evaluated are read,
+not redone; an interrupted training is resumed (``--resume``). Measured on 2 CPU cores
+(docs/prior-comparison.md): a mnist5k run takes 3 to 9 minutes (training and evaluation), a Frey
+Faces run 5 to 11.
 """
 
 import argparse
@@ -25,6 +28,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs" / "priors"
@@ -74,34 +79,58 @@ def mean_std(values: list[float], digits: int) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
-def row(dataset: str, prior: str, run_dirs: list[Path]) -> str:
-    evals = [json.loads((d / "eval.json").read_text()) for d in run_dirs if (d / "eval.json").is_file()]
-    metrics = [
-        [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines() if line.strip()]
-        for d in run_dirs
-        if (d / "metrics.jsonl").is_file()
-    ]
+def read_run(run_dir: Path) -> dict | None:
+    """eval.json of a run with its training epochs and seconds added, or None while it is not evaluated."""
+    if not (run_dir / "eval.json").is_file():
+        return None
+    result = json.loads((run_dir / "eval.json").read_text())
+    epochs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    result["trained_epochs"], result["train_seconds"] = len(epochs), sum(r["seconds"] for r in epochs)
+    result["seed"] = json.loads((run_dir / "config.json").read_text())["config"]["seed"]
+    result["per_point"] = np.load(run_dir / "test_ll.npy")
+    return result
+
+
+def row(dataset: str, prior: str, runs: list[dict], reference: list[dict]) -> str:
+    """One prior's cells: mean ± standard deviation over its seeds. The difference to the VampPrior
+    is paired by seed (same seed, same split and shuffling), and per test point: ln p(x_n) minus
+    the VampPrior's, averaged over the seeds, mean ± standard error over the test points (the
+    test set's sampling error, which the seeds' spread does not show)."""
     grey = dataset == "frey-faces"
-    value = [e["bits_per_dim"] if grey else e["test_ll"] for e in evals]
-    units = sorted({"/".join(str(n) for n in e["active_units"].values()) for e in evals})
+    key, digits = ("bits_per_dim", 4) if grey else ("test_ll", 2)
+    pairs = [(r, v) for r, v in zip(runs, reference, strict=False) if r["seed"] == v["seed"]]
+    paired = [r[key] - v[key] for r, v in pairs]
+    per_point = np.mean([r["per_point"] - v["per_point"] for r, v in pairs], axis=0) if pairs else np.zeros(0)
+    error = per_point.std(ddof=1) / np.sqrt(per_point.size) if per_point.size > 1 else float("nan")
+    test_points = "-" if prior == "vamp" or not pairs else f"{per_point.mean():.2f} ± {error:.2f}"
+    units = sorted({"/".join(str(n) for n in r["active_units"].values()) for r in runs})
     cells = [
         prior,
-        str(len(evals)),
-        mean_std(value, 4 if grey else 2),
-        mean_std([e["marginal_kl"] for e in evals if "marginal_kl" in e], 2),
-        mean_std([e["mutual_information"] for e in evals if "mutual_information" in e], 2),
-        ", ".join(units) or "-",
-        mean_std([float(len(m)) for m in metrics], 0),
-        mean_std([sum(r["seconds"] for r in m) for m in metrics], 0),
+        str(len(runs)),
+        mean_std([r[key] for r in runs], digits),
+        "-" if prior == "vamp" else mean_std(paired, digits),
+        test_points,
+        mean_std([r["test_elbo"] for r in runs], 2),
+        mean_std([r["kl_top"] for r in runs], 2),
+        mean_std([r["marginal_kl"] for r in runs], 2),
+        mean_std([r["mutual_information"] for r in runs], 2),
+        ", ".join(units),
+        f"{mean_std([float(r['epoch']) for r in runs], 0)} / {mean_std([float(r['trained_epochs']) for r in runs], 0)}",
+        mean_std([r["train_seconds"] for r in runs], 0),
+        mean_std([r["seconds"] for r in runs], 0),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def table(dataset: str, runs: dict[str, list[Path]]) -> str:
-    metric = "test bits/dim" if dataset == "frey-faces" else "test ln p(x) (nats)"
-    head = f"| prior | runs | {metric} | marginal KL (nats) | I(x; z) (nats) | active units z2/z1 | epochs | train s |"
-    lines = [f"### {dataset} (HVAE)", "", head, "|" + "---|" * 8]
-    lines += [row(dataset, prior, runs[prior]) for prior in PRIORS if prior in runs]
+def table(dataset: str, runs: dict[str, list[dict]]) -> str:
+    metric, unit = ("test bits/dim", "bits/dim") if dataset == "frey-faces" else ("test ln p(x) (nats)", "nats")
+    head = (
+        f"| prior | runs | {metric} | vs VampPrior ({unit}) | vs VampPrior per test point (nats) | test ELBO "
+        "| KL top (nats) | marginal KL (nats) "
+        "| I(x; z) (nats) | active units z2/z1 | best / trained epochs | train s | eval s |"
+    )
+    lines = [f"### {dataset} (HVAE)", "", head, "|" + "---|" * 13]
+    lines += [row(dataset, prior, runs[prior], runs.get("vamp", [])) for prior in PRIORS if runs.get(prior)]
     return "\n".join(lines) + "\n"
 
 
@@ -120,10 +149,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tables = []
     for dataset in args.datasets:
-        runs: dict[str, list[Path]] = {}
+        runs: dict[str, list[dict]] = {}
         for prior in PRIORS:
             config = CONFIGS / f"{dataset}-hvae-{prior}.toml"
-            runs[prior] = [train_and_evaluate(config, seed, args) for seed in args.seeds or SEEDS[dataset]]
+            run_dirs = [train_and_evaluate(config, seed, args) for seed in args.seeds or SEEDS[dataset]]
+            runs[prior] = [result for result in map(read_run, run_dirs) if result is not None]
         tables.append(table(dataset, runs))
     text = "\n".join(tables)
     print(text)
