@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pyro_vamp.run_folder import EVAL_FILE, LAST_CHECKPOINT, log_likelihood_file, read_metrics, read_run_record
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs" / "priors"
 PRIORS = ("standard", "mog", "vamp", "vamp-data", "exemplar", "flow")
@@ -59,14 +61,14 @@ def train_and_evaluate(config: Path, seed: int, args) -> Path:
     quick = ["--epochs", args.epochs] if args.epochs else []
     subset = ["--subset", args.subset] if args.subset else []
     if not (run_dir / TRAINED).is_file():
-        resume = ["--resume"] if (run_dir / "checkpoint-last.pt").is_file() else []
+        resume = ["--resume"] if (run_dir / LAST_CHECKPOINT).is_file() else []
         run(
             command("train", "--config", config, "--seed", seed, "--out", run_dir, *data, *device, *quick, *resume),
             args.dry_run,
         )
         if not args.dry_run:
             (run_dir / TRAINED).write_text("")
-    if not (run_dir / "eval.json").is_file():
+    if not (run_dir / EVAL_FILE).is_file():
         run(command("eval", run_dir, "--samples", args.samples, *data, *device, *subset), args.dry_run)
     return run_dir
 
@@ -81,13 +83,13 @@ def mean_std(values: list[float], digits: int) -> str:
 
 def read_run(run_dir: Path) -> dict | None:
     """eval.json of a run with its training epochs and seconds added, or None while it is not evaluated."""
-    if not (run_dir / "eval.json").is_file():
+    if not (run_dir / EVAL_FILE).is_file():
         return None
-    result = json.loads((run_dir / "eval.json").read_text())
-    epochs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    result = json.loads((run_dir / EVAL_FILE).read_text())
+    epochs = read_metrics(run_dir)
     result["trained_epochs"], result["train_seconds"] = len(epochs), sum(r["seconds"] for r in epochs)
-    result["seed"] = json.loads((run_dir / "config.json").read_text())["config"]["seed"]
-    result["per_point"] = np.load(run_dir / "test_ll.npy")
+    result["seed"] = read_run_record(run_dir)["config"]["seed"]
+    result["per_point"] = np.load(run_dir / log_likelihood_file("test"))
     return result
 
 
@@ -98,7 +100,8 @@ def row(dataset: str, prior: str, runs: list[dict], reference: list[dict]) -> st
     test set's sampling error, which the seeds' spread does not show)."""
     grey = dataset == "frey-faces"
     key, digits = ("bits_per_dim", 4) if grey else ("test_ll", 2)
-    pairs = [(r, v) for r, v in zip(runs, reference, strict=False) if r["seed"] == v["seed"]]
+    vamp_of_seed = {v["seed"]: v for v in reference}
+    pairs = [(r, vamp_of_seed[r["seed"]]) for r in runs if r["seed"] in vamp_of_seed]
     paired = [r[key] - v[key] for r, v in pairs]
     per_point = np.mean([r["per_point"] - v["per_point"] for r, v in pairs], axis=0) if pairs else np.zeros(0)
     error = per_point.std(ddof=1) / np.sqrt(per_point.size) if per_point.size > 1 else float("nan")
